@@ -1,0 +1,147 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# leaktrace build. `make V=1` shows full commands; `make STATIC=1` links statically.
+
+OUTPUT ?= .output
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= cc
+CXX ?= g++
+PKG_CONFIG ?= pkg-config
+ARCH ?= x86
+prefix ?= /usr/local
+DESTDIR ?=
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-9s %s\n' "$(1)" "$(2)";
+endif
+
+PKGS := libbpf libelf libdw zlib capstone
+WARN := -Wall -Wextra -Wno-missing-field-initializers
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(WARN) -I$(OUTPUT) -Isrc -Ibpf -MMD -MP \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+ifeq ($(STATIC),1)
+LIBS := -static $(shell $(PKG_CONFIG) --static --libs $(PKGS) 2>/dev/null) -llzma -lbz2 -lstdc++ -lm -lpthread
+else
+LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lstdc++ -lm -lpthread
+endif
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall \
+	-Wno-unused-function -MMD -MP
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
+LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJS := $(patsubst src/%.c,$(OUTPUT)/src/%.o,$(LIB_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+
+# Test targets: frame pointers, no builtins, no sibling calls, noinline helpers.
+TGT_CFLAGS := -O2 -g -fno-omit-frame-pointer -fno-builtin -fno-optimize-sibling-calls
+TGT_C := $(filter-out tests/targets/leaker_static.c,$(wildcard tests/targets/*.c))
+TGT_CXX := $(wildcard tests/targets/*.cc)
+TGT_BINS := $(patsubst %.c,%,$(TGT_C)) $(patsubst %.cc,%,$(TGT_CXX)) \
+	tests/targets/leaker_static tests/targets/leaker_nopvalloc examples/demo
+
+.DELETE_ON_ERROR:
+.PHONY: all deps demo check test unit integration bench vmlinux install clean targets
+
+all: leaktrace
+
+deps:
+	$(Q)scripts/install-deps.sh --if-missing
+
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/src $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -c $< -o $@
+
+$(OUTPUT)/leaktrace.bpf.o: $(BPF_OBJS)
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(OUTPUT)/leaktrace.skel.h: $(OUTPUT)/leaktrace.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name leaktrace_bpf > $@
+
+$(OUTPUT)/src/%.o: src/%.c $(OUTPUT)/leaktrace.skel.h | $(OUTPUT)/src
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/libleaktrace.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+leaktrace: $(OUTPUT)/src/main.o $(OUTPUT)/libleaktrace.a
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@ 2> $(OUTPUT)/link.log || { cat $(OUTPUT)/link.log; exit 1; }
+	$(Q)grep -v -e 'dlopen' -e 'statically linked' -e 'In function' $(OUTPUT)/link.log >&2 || true
+
+$(OUTPUT)/tests/test.o: tests/unit/test.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -c $< -o $@
+
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(OUTPUT)/tests/test.o $(OUTPUT)/libleaktrace.a
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $< $(OUTPUT)/tests/test.o $(OUTPUT)/libleaktrace.a $(LIBS) -ldl -o $@
+
+tests/targets/%: tests/targets/%.c
+	$(call msg,TARGET,$@)
+	$(Q)$(CC) $(TGT_CFLAGS) -pthread $< -o $@
+
+tests/targets/%: tests/targets/%.cc
+	$(call msg,TARGET,$@)
+	$(Q)$(CXX) $(TGT_CFLAGS) -pthread $< -o $@
+
+tests/targets/leaker_static: tests/targets/leaker.c
+	$(call msg,TARGET,$@)
+	$(Q)$(CC) $(TGT_CFLAGS) -pthread -static $< -o $@
+
+tests/targets/leaker_nopvalloc: tests/targets/leaker.c
+	$(call msg,TARGET,$@)
+	$(Q)$(CC) $(TGT_CFLAGS) -pthread -DNO_PVALLOC $< -o $@
+
+examples/demo: examples/demo.c
+	$(call msg,TARGET,$@)
+	$(Q)$(CC) $(TGT_CFLAGS) $< -o $@
+
+targets: $(TGT_BINS)
+
+unit: $(UNIT_BINS)
+
+test: leaktrace unit targets
+	$(Q)tests/run.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all unit targets
+	$(Q)tests/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory leaktrace examples/demo
+	$(Q)scripts/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory leaktrace
+	$(Q)bench/run.sh
+
+vmlinux:
+	$(call msg,GEN,vmlinux/$(ARCH)/vmlinux.h)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+install: leaktrace
+	install -D -m 0755 leaktrace $(DESTDIR)$(prefix)/sbin/leaktrace
+	install -D -m 0644 leaktrace.8 $(DESTDIR)$(prefix)/share/man/man8/leaktrace.8
+
+clean:
+	$(call msg,CLEAN,)
+	$(Q)rm -rf $(OUTPUT) leaktrace $(TGT_BINS)
+
+-include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/src/*.d)

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one header shared by the BPF programs and user space.
+ * Fixed-width fields only; padding is explicit and checked.
+ */
+#ifndef LEAKTRACE_H
+#define LEAKTRACE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define LT_MAX_STACK_DEPTH	127	/* perf_event_max_stack default */
+#define LT_INFLIGHT_DEPTH	4	/* nested tracked calls per thread (a power of 2) */
+#define LT_INFLIGHT_MASK	(LT_INFLIGHT_DEPTH - 1)
+#define LT_MAX_TARGETS		1024	/* tgids in the tgid filter map */
+
+/*
+ * Tracked functions. The uprobe's bpf_cookie carries one of these, so one
+ * BPF program serves every address a function is probed at.
+ */
+enum lt_func {
+	LT_FN_MALLOC = 1,
+	LT_FN_CALLOC,
+	LT_FN_REALLOC,
+	LT_FN_REALLOCARRAY,
+	LT_FN_POSIX_MEMALIGN,
+	LT_FN_ALIGNED_ALLOC,	/* also memalign: (align, size) */
+	LT_FN_VALLOC,
+	LT_FN_PVALLOC,
+	LT_FN_FREE,
+	LT_FN_NEW,		/* operator new / new[] and variants: size in rdi */
+	LT_FN_DELETE,		/* operator delete / delete[] and variants: ptr in rdi */
+	LT_FN__MAX,
+};
+
+/* Drop and anomaly counters, indexes into the `drops` array map. */
+enum lt_drop {
+	LT_DROP_ALLOCS_UNTRACKED = 0,	/* allocation map full */
+	LT_DROP_STACK_COLLISIONS,	/* bpf_get_stackid() -EEXIST */
+	LT_DROP_STACK_ERRORS,		/* other bpf_get_stackid() failures */
+	LT_DROP_MISSED_RETURNS,		/* stale in-flight entry found */
+	LT_DROP_INFLIGHT_FULL,		/* nesting deeper than LT_INFLIGHT_DEPTH */
+	LT_DROP_SITES_FULL,		/* site totals map full */
+	LT_DROP_RINGBUF_LOST,		/* ring buffer full */
+	LT_DROP_UNMATCHED_RETURNS,	/* return with no in-flight entry */
+	LT_DROP__MAX,
+};
+
+/* Site: where an allocation was made. Keyed by stack id AND caller ip. */
+struct lt_site_key {
+	__u32 tgid;
+	__s32 stack_id;		/* < 0: -errno from bpf_get_stackid (no stack) */
+	__u64 caller;		/* return address at [rsp] at the outermost entry */
+};
+_Static_assert(sizeof(struct lt_site_key) == 16, "lt_site_key layout");
+
+struct lt_site_val {
+	__s64 bytes;		/* outstanding requested bytes */
+	__s64 allocs;		/* outstanding allocations */
+	__u64 total_allocs;	/* allocations ever made at this site */
+	__u64 first_ns;		/* bpf_ktime_get_ns() of the first allocation */
+};
+_Static_assert(sizeof(struct lt_site_val) == 32, "lt_site_val layout");
+
+struct lt_alloc_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 addr;
+};
+_Static_assert(sizeof(struct lt_alloc_key) == 16, "lt_alloc_key layout");
+
+struct lt_alloc_val {
+	__u64 size;
+	__u64 ts_ns;
+	struct lt_site_key site;
+};
+_Static_assert(sizeof(struct lt_alloc_val) == 32, "lt_alloc_val layout");
+
+/* One tracked call between its entry and its return. */
+struct lt_inflight_ent {
+	__u64 sp;		/* rsp at entry (points at the return address) */
+	__u64 size;		/* requested bytes */
+	__u64 arg;		/* realloc: old ptr; posix_memalign: memptr */
+	__u64 caller;
+	__s32 stack_id;
+	__u32 func;		/* enum lt_func */
+	__u32 has_ret;		/* a return probe will pop this entry */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct lt_inflight_ent) == 48, "lt_inflight_ent layout");
+
+struct lt_inflight {
+	__u32 depth;
+	__u32 pad;
+	struct lt_inflight_ent ent[LT_INFLIGHT_DEPTH];
+};
+_Static_assert(sizeof(struct lt_inflight) == 8 + 48 * LT_INFLIGHT_DEPTH, "lt_inflight layout");
+
+/* bpf_cookie layout: low 8 bits func, bit 8 "this is a return probe". */
+#define LT_COOKIE_RET		(1u << 8)
+#define LT_COOKIE_HAS_RET	(1u << 9)	/* the entry has a matching return probe */
+
+#endif /* LEAKTRACE_H */

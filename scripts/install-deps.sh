@@ -1,0 +1,34 @@
+#!/bin/sh
+# Install what leaktrace needs to build and test, on Debian/Ubuntu. Idempotent.
+# --if-missing: do nothing (not even apt-get update) when everything is there.
+set -eu
+
+PKGS="clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libcapstone-dev \
+pkg-config make gcc g++ libc6-dev python3 util-linux libjemalloc2 binutils"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+# bpftool's package name differs on older Ubuntu (linux-tools-*); accept any bpftool on PATH.
+if command -v bpftool >/dev/null 2>&1; then
+	missing=$(echo "$missing" | sed 's/ bpftool//')
+fi
+
+if [ -z "$missing" ]; then
+	[ "${1:-}" = "--if-missing" ] && exit 0
+	echo "install-deps: everything is installed"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing:$missing; run as root (or: sudo $0)" >&2
+	exit 1
+fi
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

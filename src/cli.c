@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Command line parsing with argp: strict numbers, conflicts rejected here. */
+#include <argp.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "opts.h"
+#include "version.h"
+
+const char *argp_program_version = "leaktrace " LT_VERSION;
+const char *argp_program_bug_address = NULL;
+
+static const char doc[] =
+"Find the code that holds memory, threads and timers that were never released,\n"
+"in a running process, without restarting it.\n"
+"\n"
+"Reports every INTERVAL seconds (default 10), COUNT times (default: until\n"
+"Ctrl-C), then a final report. The final report is also printed on SIGTERM and\n"
+"when the target exits."
+"\v"
+"EXAMPLES:\n"
+"  leaktrace -p 1234                  report every 10 s until Ctrl-C\n"
+"  leaktrace -p 1234 --once 30        trace 30 s, print one report, exit\n"
+"  leaktrace -p 1234 5 6              six reports, 5 s apart\n"
+"  leaktrace -c './server --port 80'  start a command and trace it from exec\n"
+"  leaktrace -p 1234 --format json -o leaks.jsonl\n"
+"\n"
+"Exit status: 0 success, 1 error, 2 usage error, 3 --fail-on-leak found a\n"
+"growing site.";
+
+static const char args_doc[] = "[INTERVAL [COUNT]]";
+
+enum {
+	OPT_ONCE = 256,
+	OPT_MIN_AGE,
+	OPT_MIN_SIZE,
+	OPT_MAX_SIZE,
+	OPT_FORMAT,
+	OPT_TRACK,
+	OPT_ALLOCATOR,
+	OPT_MAX_ALLOCS,
+	OPT_MAX_STACKS,
+	OPT_SORT,
+	OPT_FAIL_ON_LEAK,
+};
+
+static const struct argp_option options[] = {
+	{ NULL, 0, NULL, 0, "Target (exactly one):", 1 },
+	{ "pid", 'p', "PID[,PID...]", 0, "Trace these running processes", 1 },
+	{ "command", 'c', "'CMD ARGS'", 0, "Run CMD and trace it from its first allocation", 1 },
+	{ "all", 'a', NULL, 0, "Trace every process on the host (costs every process a trap per call)", 1 },
+
+	{ NULL, 0, NULL, 0, "What to track:", 2 },
+	{ "track", OPT_TRACK, "LIST", 0, "Trackers to run: mem, threads, timers (default: all available)", 2 },
+	{ "allocator", OPT_ALLOCATOR, "PATH", 0, "Probe the allocator functions in this file instead of discovering them", 2 },
+	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0, "Outstanding allocations tracked at most (default 1000000); more are counted as untracked", 2 },
+	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Distinct stacks kept at most (default 32768)", 2 },
+
+	{ NULL, 0, NULL, 0, "Report:", 3 },
+	{ "once", OPT_ONCE, "SECS", 0, "Trace SECS seconds, print one final report, exit", 3 },
+	{ "top", 'T', "N", 0, "Sites per tracker (default 10; 0 = all)", 3 },
+	{ "sort", OPT_SORT, "KEY", 0, "Order sites by size (default), growth or age", 3 },
+	{ "min-age", OPT_MIN_AGE, "SECS", 0, "Only count allocations older than SECS", 3 },
+	{ "min-size", OPT_MIN_SIZE, "BYTES", 0, "Only count allocations of at least BYTES", 3 },
+	{ "max-size", OPT_MAX_SIZE, "BYTES", 0, "Only count allocations of at most BYTES", 3 },
+	{ "format", OPT_FORMAT, "FMT", 0, "text (default) or json (JSON Lines, one object per report)", 3 },
+	{ "output", 'o', "FILE", 0, "Write reports to FILE instead of stdout", 3 },
+	{ "fail-on-leak", OPT_FAIL_ON_LEAK, NULL, 0, "Exit 3 if the final report shows a growing site", 3 },
+
+	{ NULL, 0, NULL, 0, "Diagnostics:", 4 },
+	{ "verbose", 'v', NULL, 0, "More output: -v probes and progress, -vv libbpf debug, -vvv verifier log", 4 },
+	{ 0 },
+};
+
+/* Set once a message has been printed, so that a usage error is one line. */
+static bool error_printed;
+
+static int bad_value(const char *opt, const char *arg, const char *why)
+{
+	error_printed = true;
+	fprintf(stderr, "leaktrace: invalid value '%s' for %s: %s\n", arg, opt, why);
+	return EINVAL;
+}
+
+/* Strict integer: the whole string, base 10, within [lo, hi]. */
+static int parse_u64(const char *opt, const char *arg, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!*arg || *arg == '-' || *arg == '+')
+		return bad_value(opt, arg, "expected a non-negative whole number");
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || *end)
+		return bad_value(opt, arg, "expected a non-negative whole number");
+	if (v < lo || v > hi) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "out of range [%llu, %llu]",
+			 (unsigned long long)lo, (unsigned long long)hi);
+		return bad_value(opt, arg, why);
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_secs(const char *opt, const char *arg, double lo, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (!*arg || errno || *end || !isfinite(v))
+		return bad_value(opt, arg, "expected a number of seconds");
+	if (v < lo || v > 31536000.0) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "must be between %g and 31536000", lo);
+		return bad_value(opt, arg, why);
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_pids(const char *arg, struct lt_opts *o)
+{
+	char *copy = strdup(arg), *tok, *save = NULL;
+	int err = 0;
+
+	if (!copy)
+		return ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		uint64_t pid;
+
+		err = parse_u64("-p", tok, 1, INT_MAX, &pid);
+		if (err)
+			break;
+		if (o->npids >= LT_MAX_PIDS) {
+			err = bad_value("-p", arg, "too many PIDs");
+			break;
+		}
+		o->pids[o->npids++] = (int)pid;
+	}
+	if (!err && o->npids == 0)
+		err = bad_value("-p", arg, "expected PID[,PID...]");
+	free(copy);
+	return err;
+}
+
+static int parse_list(const char *opt, const char *arg, const char *const *names,
+		      const unsigned *bits, int n, unsigned *out)
+{
+	char *copy = strdup(arg), *tok, *save = NULL;
+	unsigned v = 0;
+	int err = 0;
+
+	if (!copy)
+		return ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int i;
+
+		for (i = 0; i < n; i++)
+			if (strcmp(tok, names[i]) == 0)
+				break;
+		if (i == n) {
+			err = bad_value(opt, arg, "unknown name");
+			break;
+		}
+		v |= bits[i];
+	}
+	if (!err && !v)
+		err = bad_value(opt, arg, "empty list");
+	free(copy);
+	*out = v;
+	return err;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct lt_opts *o = state->input;
+	uint64_t u;
+	int err = 0;
+
+	switch (key) {
+	case 'p':
+		err = parse_pids(arg, o);
+		break;
+	case 'c':
+		if (!*arg)
+			return bad_value("-c", arg, "empty command");
+		free(o->command);
+		o->command = strdup(arg);
+		break;
+	case 'a':
+		o->all = true;
+		break;
+	case 'T':
+		err = parse_u64("-T", arg, 0, INT_MAX, &u);
+		o->top = (int)u;
+		break;
+	case 'o':
+		if (!*arg)
+			return bad_value("-o", arg, "empty file name");
+		free(o->output);
+		o->output = strdup(arg);
+		break;
+	case 'v':
+		o->verbose++;
+		break;
+	case OPT_ONCE:
+		err = parse_secs("--once", arg, 0.1, &o->once);
+		break;
+	case OPT_MIN_AGE:
+		err = parse_secs("--min-age", arg, 0, &o->min_age);
+		break;
+	case OPT_MIN_SIZE:
+		err = parse_u64("--min-size", arg, 0, UINT64_MAX, &o->min_size);
+		break;
+	case OPT_MAX_SIZE:
+		err = parse_u64("--max-size", arg, 0, UINT64_MAX, &o->max_size);
+		break;
+	case OPT_MAX_ALLOCS:
+		err = parse_u64("--max-allocs", arg, 1, 1ULL << 26, &o->max_allocs);
+		break;
+	case OPT_MAX_STACKS:
+		err = parse_u64("--max-stacks", arg, 64, 1 << 20, &u);
+		o->max_stacks = (uint32_t)u;
+		break;
+	case OPT_FORMAT: {
+		static const char *const names[] = { "text", "json" };
+		static const unsigned bits[] = { LT_FMT_TEXT, LT_FMT_JSON };
+
+		err = parse_list("--format", arg, names, bits, 2, &o->formats);
+		if (!err && (o->formats & (o->formats - 1)))
+			err = bad_value("--format", arg, "give one format");
+		break;
+	}
+	case OPT_TRACK: {
+		static const char *const names[] = { "mem", "threads", "timers" };
+		static const unsigned bits[] = { LT_TRACK_MEM, LT_TRACK_THREADS, LT_TRACK_TIMERS };
+
+		err = parse_list("--track", arg, names, bits, 3, &o->track);
+		if (!err && (o->track & ~LT_TRACK_MEM))
+			err = bad_value("--track", arg, "only 'mem' is available in this build");
+		break;
+	}
+	case OPT_SORT:
+		if (strcmp(arg, "size") == 0)
+			o->sort = LT_SORT_SIZE;
+		else if (strcmp(arg, "growth") == 0)
+			o->sort = LT_SORT_GROWTH;
+		else if (strcmp(arg, "age") == 0)
+			o->sort = LT_SORT_AGE;
+		else
+			err = bad_value("--sort", arg, "expected size, growth or age");
+		break;
+	case OPT_ALLOCATOR:
+		free(o->allocator);
+		o->allocator = strdup(arg);
+		break;
+	case OPT_FAIL_ON_LEAK:
+		o->fail_on_leak = true;
+		break;
+	case ARGP_KEY_ARG:
+		if (state->arg_num == 0)
+			err = parse_secs("INTERVAL", arg, 0.1, &o->interval);
+		else if (state->arg_num == 1)
+			err = parse_u64("COUNT", arg, 1, INT_MAX, &u), o->count = (long)u;
+		else {
+			err = bad_value("arguments", arg, "expected at most INTERVAL and COUNT");
+		}
+		break;
+	case ARGP_KEY_ERROR:
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return err;
+}
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "leaktrace: %s (see --help)\n", msg);
+	return 2;
+}
+
+int cli__parse(int argc, char **argv, struct lt_opts *o)
+{
+	static const struct argp argp = { options, parse_opt, args_doc, doc };
+	int targets, idx = 0, err;
+
+	memset(o, 0, sizeof(*o));
+	error_printed = false;
+	o->interval = 10;
+	o->top = 10;
+	o->max_size = UINT64_MAX;
+	o->formats = LT_FMT_TEXT;
+	o->track = LT_TRACK_MEM;
+	o->max_allocs = 1000000;
+	o->max_stacks = 32768;
+
+	/* --help and --version exit 0 from inside argp; everything else comes back. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-?") == 0 ||
+		    strcmp(argv[i], "--usage") == 0 || strcmp(argv[i], "--version") == 0 ||
+		    strcmp(argv[i], "-V") == 0) {
+			argp_parse(&argp, argc, argv, 0, NULL, o);
+			return -1;
+		}
+	}
+	opterr = 0;
+	err = argp_parse(&argp, argc, argv, ARGP_NO_EXIT | ARGP_NO_ERRS | ARGP_NO_HELP, &idx, o);
+	if (err) {
+		if (error_printed)
+			return 2;
+		/* argp stays silent with ARGP_NO_ERRS; name the culprit ourselves. */
+		if (idx > 1 && idx <= argc)
+			fprintf(stderr, "leaktrace: unrecognized option or missing value: '%s' (see --help)\n",
+				argv[idx - 1]);
+		else
+			fprintf(stderr, "leaktrace: invalid command line (see --help)\n");
+		return 2;
+	}
+
+	targets = (o->npids > 0) + (o->command != NULL) + o->all;
+	if (targets == 0)
+		return usage_error("no target: give -p PID, -c 'CMD' or -a");
+	if (targets > 1)
+		return usage_error("-p, -c and -a exclude each other");
+	if (o->all)
+		return usage_error("-a (system-wide) is not available in this build yet");
+	if (o->min_size > o->max_size)
+		return usage_error("--min-size is larger than --max-size");
+	return 0;
+}
+
+void cli__free(struct lt_opts *o)
+{
+	free(o->command);
+	free(o->output);
+	free(o->allocator);
+	o->command = o->output = o->allocator = NULL;
+}

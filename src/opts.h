@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Parsed command line. Pure data; filled by cli__parse(). */
+#ifndef LT_OPTS_H
+#define LT_OPTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define LT_MAX_PIDS 1024
+
+enum lt_format {
+	LT_FMT_TEXT = 1 << 0,
+	LT_FMT_JSON = 1 << 1,
+	LT_FMT_FOLDED = 1 << 2,
+	LT_FMT_PPROF = 1 << 3,
+};
+
+enum lt_sort { LT_SORT_SIZE, LT_SORT_GROWTH, LT_SORT_AGE };
+
+enum lt_track {
+	LT_TRACK_MEM = 1 << 0,
+	LT_TRACK_THREADS = 1 << 1,
+	LT_TRACK_TIMERS = 1 << 2,
+};
+
+struct lt_opts {
+	int pids[LT_MAX_PIDS];
+	int npids;
+	char *command;		/* -c */
+	bool all;		/* -a */
+	double interval;	/* seconds between reports */
+	long count;		/* number of periodic reports; 0 = until stopped */
+	double once;		/* --once SECS; 0 = off */
+	int top;		/* -T; 0 = all */
+	enum lt_sort sort;
+	double min_age;
+	uint64_t min_size, max_size;
+	unsigned formats;	/* enum lt_format bits */
+	char *output;		/* -o */
+	unsigned track;		/* enum lt_track bits */
+	char *allocator;	/* --allocator PATH */
+	uint64_t max_allocs;
+	uint32_t max_stacks;
+	bool fail_on_leak;
+	int verbose;
+};
+
+/*
+ * Parse argv into *o. Returns 0, or the exit status to use: 2 for a usage
+ * error (one line already printed on stderr), or -1 when --help/--version
+ * printed and the program should exit 0.
+ */
+int cli__parse(int argc, char **argv, struct lt_opts *o);
+void cli__free(struct lt_opts *o);
+
+#endif /* LT_OPTS_H */

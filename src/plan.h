@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Probe plan: which file defines each tracked function for a process (per
+ * symbol, in the process's lookup order: the executable, LD_PRELOAD, then
+ * DT_NEEDED breadth-first), and where in that function the probe sits.
+ * No libbpf here: the tracer attaches what the plan lists.
+ */
+#ifndef LT_PLAN_H
+#define LT_PLAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "leaktrace.h"
+#include "probeoff.h"
+
+struct elf_file;
+struct bpf_link;
+
+struct lt_module {
+	char *path;		/* as the process sees it */
+	char *open_path;	/* what leaktrace opens and attaches to */
+	struct elf_file *ef;
+	uint64_t dev, inode;	/* 0 when unknown */
+	bool is_exe;
+};
+
+enum lt_probe_flags {
+	LT_PF_RET = 1 << 0,		/* also a return probe */
+	LT_PF_REQUIRED = 1 << 1,	/* without it nothing can be tracked */
+	LT_PF_SKIP_GLIBC = 1 << 2,	/* glibc's version calls another tracked function */
+	LT_PF_NEW = 1 << 3,		/* operator new: return probe only where new calls no tracked function */
+};
+
+struct lt_probe {
+	const char *sym;	/* tracked name (static string) */
+	enum lt_func func;
+	bool ret;		/* attach a return probe too */
+	int mod;		/* index into plan->mods */
+	uint64_t vaddr;		/* function entry vaddr in the module */
+	uint64_t file_off;	/* file offset of the function entry */
+	struct probe_choice choice;
+	int cur;		/* index of the offset in use */
+	uint64_t addr;		/* runtime address of the probe in the target, 0 if unknown */
+	struct bpf_link *lentry, *lret;
+};
+
+struct lt_plan {
+	int pid;
+	struct lt_module *mods;
+	int nmods;
+	struct lt_probe *probes;
+	int nprobes;
+	char missing[256];	/* tracked functions that no module defines */
+};
+
+/* Plan for a running process from /proc/PID/maps (files opened via map_files). */
+int plan__live(int pid, const char *allocator, struct lt_plan *p);
+/*
+ * Plan for EXE before it is exec'ed: resolve its interpreter's search the
+ * way ld.so would (LD_PRELOAD, LD_LIBRARY_PATH, RUNPATH, ld.so.conf, default dirs).
+ */
+int plan__predict(const char *exe, const char *allocator, struct lt_plan *p);
+/* Runtime addresses of the probes, from the process's maps. */
+void plan__resolve_addrs(struct lt_plan *p, int pid);
+void plan__free(struct lt_plan *p);
+/* Find the probe for the same (file, offset) in another plan, or NULL. */
+struct lt_probe *plan__find_same(struct lt_plan *p, const struct lt_plan *other, const struct lt_probe *pr);
+
+#endif

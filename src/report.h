@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The report model: what one report says, independent of BPF and of the
+ * output format. Built by the tracer, written by output.c.
+ */
+#ifndef LT_REPORT_H
+#define LT_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+#include "leaktrace.h"
+#include "opts.h"
+
+struct lt_frame {
+	uint64_t addr;
+	char *func;		/* NULL if unknown */
+	uint64_t offset;
+	char *file;		/* NULL if unknown */
+	int line;		/* 0 if unknown */
+	char *module;
+	uint64_t module_off;
+	bool inlined;
+};
+
+enum lt_trend { LT_TREND_NEW, LT_TREND_GROWING, LT_TREND_STABLE, LT_TREND_SHRINKING };
+
+struct lt_mem_site {
+	struct lt_site_key key;	/* BPF site key, for the collector */
+	int pid;
+	char comm[16];
+	int64_t bytes;
+	int64_t allocs;
+	int64_t delta_bytes;
+	double oldest_age_s;	/* < 0: unknown */
+	enum lt_trend trend;
+	struct lt_frame *stack;
+	int nstack;
+	bool truncated;
+};
+
+struct lt_target {
+	int pid;
+	char comm[16];
+	bool exited;
+};
+
+struct lt_report {
+	int number;		/* 1-based */
+	bool final;
+	double elapsed_s;
+	struct timespec wall;	/* CLOCK_REALTIME at the report */
+	struct lt_target *targets;
+	int ntargets;
+
+	bool has_mem;
+	int64_t mem_bytes, mem_allocs, mem_delta_bytes;
+	struct lt_mem_site *sites;	/* sorted, top-N applied */
+	int nsites;
+	int nsites_total;		/* before top-N */
+
+	uint64_t drops[LT_DROP__MAX];
+	const char *hooks;		/* short description of the hooks in use */
+};
+
+void report__free_sites(struct lt_report *r);
+
+/* Sort sites by KEY, most significant first. */
+void report__sort(struct lt_mem_site *sites, int n, enum lt_sort key);
+
+/* Writers. Return 0 or -errno. */
+int output__text(FILE *f, const struct lt_report *r);
+int output__json(FILE *f, const struct lt_report *r);
+
+const char *trend__name(enum lt_trend t);
+const char *drop__name(int idx);
+
+#endif /* LT_REPORT_H */

@@ -1,0 +1,605 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "leaktrace.skel.h"
+#include "elfsym.h"
+#include "syms.h"
+#include "tracer.h"
+#include "trend.h"
+#include "util.h"
+
+struct target {
+	int pid;
+	char comm[16];
+	bool exited;
+	struct syms *syms;
+	struct lt_plan plan;
+	struct lt_plan extra;	/* -c: probes added after the exec showed another definer */
+};
+
+struct tracer {
+	const struct lt_opts *o;
+	struct leaktrace_bpf *skel;
+	struct target *tg;
+	int ntg;
+	struct trend_tab *trend;
+	uint64_t seq;
+	double start;
+	int reports;
+	int64_t last_total;
+	int nprobes;
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && lt_verbose < 3)
+		return 0;
+	if (level == LIBBPF_INFO && lt_verbose < 2)
+		return 0;
+	if (level == LIBBPF_WARN && lt_verbose < 2)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+struct tracer *tracer__new(const struct lt_opts *o)
+{
+	struct tracer *t;
+	int err;
+
+	libbpf_set_print(libbpf_print);
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->o = o;
+	t->trend = trend_tab__new();
+	if (!t->trend) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		fprintf(stderr, "leaktrace: this kernel has no BTF (/sys/kernel/btf/vmlinux): CO-RE programs cannot load\n");
+		err = -ENOENT;
+		goto out_free;
+	}
+	t->skel = leaktrace_bpf__open();
+	if (!t->skel) {
+		err = -errno;
+		fprintf(stderr, "leaktrace: failed to open the BPF object: %s\n", strerror(-err));
+		goto out_free;
+	}
+	t->skel->rodata->self_tgid = getpid();
+	bpf_map__set_max_entries(t->skel->maps.allocs, o->max_allocs);
+	bpf_map__set_max_entries(t->skel->maps.stacks, o->max_stacks);
+
+	err = leaktrace_bpf__load(t->skel);
+	if (err) {
+		if (err == -EPERM)
+			fprintf(stderr, "leaktrace: the kernel refused to load BPF programs (%s): run as root, or with CAP_BPF and CAP_PERFMON\n",
+				strerror(-err));
+		else
+			fprintf(stderr, "leaktrace: failed to load the BPF programs: %s (-vvv shows the verifier log)\n",
+				strerror(-err));
+		goto out_free;
+	}
+	return t;
+
+out_free:
+	tracer__free(t);
+	errno = -err;
+	return NULL;
+}
+
+static struct target *find_target(struct tracer *t, int pid)
+{
+	for (int i = 0; i < t->ntg; i++)
+		if (t->tg[i].pid == pid)
+			return &t->tg[i];
+	return NULL;
+}
+
+static struct target *add_target(struct tracer *t, int pid)
+{
+	struct target *tg = find_target(t, pid), *n;
+
+	if (tg)
+		return tg;
+	n = realloc(t->tg, (t->ntg + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	t->tg = n;
+	tg = &t->tg[t->ntg++];
+	memset(tg, 0, sizeof(*tg));
+	tg->pid = pid;
+	util__comm(pid, tg->comm, sizeof(tg->comm));
+	return tg;
+}
+
+static int attach_one(struct tracer *t, int pid, struct lt_plan *plan, struct lt_probe *pr)
+{
+	const struct lt_module *m = &plan->mods[pr->mod];
+	uint64_t cookie = pr->func | (pr->ret ? LT_COOKIE_HAS_RET : 0);
+	int err = 0;
+
+	for (;;) {
+		uint64_t off = pr->file_off + pr->choice.off[pr->cur];
+		LIBBPF_OPTS(bpf_uprobe_opts, eo, .bpf_cookie = cookie);
+		LIBBPF_OPTS(bpf_uprobe_opts, ro, .bpf_cookie = cookie | LT_COOKIE_RET, .retprobe = true);
+
+		pr->lentry = bpf_program__attach_uprobe_opts(t->skel->progs.lt_alloc_entry, pid,
+							     m->open_path, off, &eo);
+		err = pr->lentry ? 0 : -errno;
+		if (!err && pr->ret) {
+			pr->lret = bpf_program__attach_uprobe_opts(t->skel->progs.lt_alloc_return, pid,
+								   m->open_path, off, &ro);
+			err = pr->lret ? 0 : -errno;
+			if (err) {
+				bpf_link__destroy(pr->lentry);
+				pr->lentry = NULL;
+			}
+		}
+		if (err != -EINVAL || pr->cur + 1 >= pr->choice.n)
+			break;
+		fprintf(stderr, "leaktrace: the kernel refused a probe on %s+0x%x in %s (EINVAL: another tracer, such as bcc, may have left a stale probe there); trying +0x%x\n",
+			pr->sym, pr->choice.off[pr->cur], m->path, pr->choice.off[pr->cur + 1]);
+		pr->cur++;
+	}
+	if (err)
+		return err;
+	util__log(1, "probe %s %s +0x%x addr=0x%lx (%s)%s\n", pr->sym, m->path,
+		  pr->choice.off[pr->cur], (unsigned long)pr->addr, pr->choice.why[pr->cur],
+		  pr->ret ? ", with return probe" : ", entry only");
+	return 0;
+}
+
+int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan)
+{
+	struct target *tg = add_target(t, pid);
+	int n = 0, err;
+
+	if (!tg)
+		return -ENOMEM;
+	for (int i = 0; i < plan->nprobes; i++) {
+		struct lt_probe *pr = &plan->probes[i];
+
+		err = attach_one(t, pid, plan, pr);
+		if (err) {
+			fprintf(stderr, "leaktrace: failed to attach uprobe to %s in %s: %s\n",
+				pr->sym, plan->mods[pr->mod].path, strerror(-err));
+			if (pr->func == LT_FN_MALLOC || pr->func == LT_FN_FREE)
+				return err;
+			continue;
+		}
+		n++;
+	}
+	if (plan->missing[0])
+		util__log(1, "pid %d: no definition of %s; those calls are not tracked\n", pid, plan->missing);
+	tg->plan = *plan;
+	memset(plan, 0, sizeof(*plan));
+	t->nprobes += n;
+	return n;
+}
+
+int tracer__watch(struct tracer *t, int pid)
+{
+	struct target *tg = add_target(t, pid);
+
+	if (!tg)
+		return -ENOMEM;
+	util__comm(pid, tg->comm, sizeof(tg->comm));
+	if (tg->syms)
+		return syms__refresh(tg->syms);
+	tg->syms = syms__new(pid);
+	if (!tg->syms)
+		return -errno;
+	if (!t->start)
+		t->start = util__now();
+	return 0;
+}
+
+void tracer__verify_plan(struct tracer *t, int pid)
+{
+	struct target *tg = find_target(t, pid);
+	struct lt_plan live;
+
+	if (!tg || plan__live(pid, t->o->allocator, &live))
+		return;
+	for (int i = 0; i < live.nprobes; i++) {
+		struct lt_probe *pr = &live.probes[i];
+
+		if (plan__find_same(&tg->plan, &live, pr))
+			continue;
+		fprintf(stderr, "leaktrace: pid %d takes %s from %s, not from the predicted file; probing it now (earlier calls were missed)\n",
+			pid, pr->sym, live.mods[pr->mod].path);
+		if (attach_one(t, pid, &live, pr) == 0)
+			t->nprobes++;
+	}
+	plan__resolve_addrs(&tg->plan, pid);
+	plan__free(&tg->extra);
+	tg->extra = live;
+}
+
+void tracer__target_exited(struct tracer *t, int pid)
+{
+	struct target *tg = find_target(t, pid);
+
+	if (tg)
+		tg->exited = true;
+}
+
+/* Iterate the sites map: calls fn(key, val, arg) for each site. */
+static int for_each_site(struct tracer *t, void (*fn)(const struct lt_site_key *, const struct lt_site_val *, void *),
+			 void *arg)
+{
+	int fd = bpf_map__fd(t->skel->maps.sites);
+	struct lt_site_key key, next;
+	struct lt_site_val val;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (bpf_map_lookup_elem(fd, &next, &val) == 0)
+			fn(&next, &val, arg);
+		key = next;
+		prev = &key;
+	}
+	return 0;
+}
+
+static void sample_one(const struct lt_site_key *k, const struct lt_site_val *v, void *arg)
+{
+	struct tracer *t = arg;
+
+	if (v->allocs > 0 || v->bytes > 0)
+		trend_tab__sample(t->trend, k, v->bytes, t->seq);
+}
+
+int tracer__sample(struct tracer *t)
+{
+	t->seq++;
+	for_each_site(t, sample_one, t);
+	trend_tab__end_round(t->trend, t->seq);
+	return 0;
+}
+
+/* ---- report ---- */
+
+struct agg {
+	struct lt_site_key key;
+	int64_t bytes, allocs;		/* from the site totals, or the scan with filters */
+	uint64_t oldest_ns;		/* 0: none seen */
+};
+
+struct agg_set {
+	struct agg *a;
+	int n, cap;
+};
+
+static void collect_site(const struct lt_site_key *k, const struct lt_site_val *v, void *arg)
+{
+	struct agg_set *s = arg;
+
+	if (s->n == s->cap) {
+		int cap = s->cap ? s->cap * 2 : 256;
+		struct agg *na = realloc(s->a, cap * sizeof(*na));
+
+		if (!na)
+			return;
+		s->a = na;
+		s->cap = cap;
+	}
+	s->a[s->n].key = *k;
+	s->a[s->n].bytes = v->bytes;
+	s->a[s->n].allocs = v->allocs;
+	s->a[s->n].oldest_ns = 0;
+	s->n++;
+}
+
+static int key_cmp(const void *pa, const void *pb)
+{
+	const struct lt_site_key *a = pa, *b = pb;
+
+	if (a->tgid != b->tgid)
+		return a->tgid < b->tgid ? -1 : 1;
+	if (a->stack_id != b->stack_id)
+		return a->stack_id < b->stack_id ? -1 : 1;
+	if (a->caller != b->caller)
+		return a->caller < b->caller ? -1 : 1;
+	return 0;
+}
+
+static uint64_t ktime_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Scan every outstanding allocation: oldest age per site, and the filters. */
+static int scan_allocs(struct tracer *t, struct agg_set *s, bool filtered)
+{
+	const struct lt_opts *o = t->o;
+	int fd = bpf_map__fd(t->skel->maps.allocs);
+	enum { BATCH = 4096 };
+	struct lt_alloc_key *keys = malloc(BATCH * sizeof(*keys));
+	struct lt_alloc_val *vals = malloc(BATCH * sizeof(*vals));
+	uint64_t now = ktime_now_ns(), min_age_ns = (uint64_t)(o->min_age * 1e9);
+	uint64_t in_batch = 0, out_batch = 0;
+	bool first = true, done = false;
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (filtered)
+		for (int i = 0; i < s->n; i++)
+			s->a[i].bytes = s->a[i].allocs = 0;
+	while (!done) {
+		__u32 count = BATCH;
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys, vals, &count, &bo);
+		if (err) {
+			err = -errno;
+			if (err != -ENOENT)
+				goto out;
+			err = 0;
+			done = true;
+		}
+		first = false;
+		in_batch = out_batch;
+		for (__u32 i = 0; i < count; i++) {
+			struct agg *a = bsearch(&vals[i].site, s->a, s->n, sizeof(*s->a), key_cmp);
+			uint64_t age = now > vals[i].ts_ns ? now - vals[i].ts_ns : 0;
+
+			if (!a)
+				continue;
+			if (filtered) {
+				if (age < min_age_ns || vals[i].size < o->min_size || vals[i].size > o->max_size)
+					continue;
+				a->bytes += vals[i].size;
+				a->allocs++;
+			}
+			if (!a->oldest_ns || vals[i].ts_ns < a->oldest_ns)
+				a->oldest_ns = vals[i].ts_ns;
+		}
+		if (count == 0 && !done)
+			break;
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static int push_frame(struct lt_mem_site *site, int *cap, const struct sym_frame *sf)
+{
+	struct lt_frame *f;
+
+	if (site->nstack == *cap) {
+		int nc = *cap ? *cap * 2 : 16;
+		struct lt_frame *ns = realloc(site->stack, nc * sizeof(*ns));
+
+		if (!ns)
+			return -ENOMEM;
+		site->stack = ns;
+		*cap = nc;
+	}
+	f = &site->stack[site->nstack++];
+	memset(f, 0, sizeof(*f));
+	f->addr = sf->addr;
+	f->func = sf->func ? strdup(sf->func) : NULL;
+	f->offset = sf->offset;
+	f->file = sf->file ? strdup(sf->file) : NULL;
+	f->line = sf->line;
+	f->module = strdup(sf->module ? sf->module : "[unknown]");
+	f->module_off = sf->module_off;
+	f->inlined = sf->inlined;
+	return 0;
+}
+
+static void build_stack(struct tracer *t, struct target *tg, const struct lt_site_key *k,
+			struct lt_mem_site *site)
+{
+	uint64_t ips[LT_MAX_STACK_DEPTH] = {}, addrs[LT_MAX_STACK_DEPTH + 1];
+	struct sym_frame sf[8];
+	int n = 0, na = 0, cap = 0, first = 0;
+	const char *alloc_mod = NULL, *exe;
+	bool any_exe = false, any_interp = false;
+
+	if (k->stack_id >= 0 &&
+	    bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.stacks), &k->stack_id, ips) == 0) {
+		while (n < LT_MAX_STACK_DEPTH && ips[n])
+			n++;
+	}
+	site->truncated = k->stack_id < 0 || n == 0 || n == LT_MAX_STACK_DEPTH;
+
+	/* ips[0] is the probe inside the allocator; [rsp] is the caller the kernel may omit. */
+	if (k->caller)
+		addrs[na++] = k->caller;
+	for (int i = 1; i < n; i++) {
+		if (i == 1 && ips[1] == k->caller)
+			continue;
+		addrs[na++] = ips[i];
+	}
+	if (!tg || !tg->syms) {
+		for (int i = 0; i < na; i++) {
+			struct sym_frame f = { .addr = addrs[i], .module = "[unknown]" };
+
+			push_frame(site, &cap, &f);
+		}
+		return;
+	}
+	exe = syms__exe(tg->syms);
+	if (n > 0)
+		alloc_mod = syms__module(tg->syms, ips[0]);
+	/* Skip the allocator's own frames (libc's strdup calling malloc stays as the caller's caller). */
+	if (alloc_mod && (!exe || strcmp(alloc_mod, exe) != 0)) {
+		while (first < na - 1) {
+			const char *m = syms__module(tg->syms, addrs[first]);
+
+			if (!m || strcmp(m, alloc_mod) != 0)
+				break;
+			first++;
+		}
+	}
+	for (int i = first; i < na; i++) {
+		if (syms__in_exe(tg->syms, addrs[i]))
+			any_exe = true;
+		if (syms__in_interp(tg->syms, addrs[i]))
+			any_interp = true;
+	}
+	if (!any_exe && any_interp && na > first) {
+		/* Before main, with no program frame: a constructor's block. */
+		const char *m = syms__module(tg->syms, addrs[first]);
+		char label[128];
+		struct sym_frame f = { .addr = addrs[first], .module = m ? m : "[unknown]" };
+
+		snprintf(label, sizeof(label), "[init] %s", m ? util__basename(m) : "?");
+		f.func = label;
+		push_frame(site, &cap, &f);
+	}
+	for (int i = first; i < na; i++) {
+		int nf = syms__resolve(tg->syms, addrs[i], true, sf, 8);
+
+		if (nf <= 0 || (nf == 1 && !sf[0].func && strcmp(sf[0].module, "[unknown]") == 0)) {
+			/* A frame-pointer walk that left the known code: stop there. */
+			if (i > first)
+				site->truncated = true;
+			if (i == first) {
+				struct sym_frame f = { .addr = addrs[i], .module = "[unknown]" };
+
+				push_frame(site, &cap, &f);
+			}
+			break;
+		}
+		for (int j = 0; j < nf; j++)
+			push_frame(site, &cap, &sf[j]);
+	}
+}
+
+static double site_age(uint64_t oldest_ns, uint64_t now)
+{
+	return oldest_ns && now > oldest_ns ? (now - oldest_ns) / 1e9 : -1;
+}
+
+int tracer__report(struct tracer *t, struct lt_report *r, bool final)
+{
+	const struct lt_opts *o = t->o;
+	bool filtered = o->min_age > 0 || o->min_size > 0 || o->max_size != UINT64_MAX;
+	struct agg_set s = {};
+	uint64_t now = ktime_now_ns();
+	int ncpu = libbpf_num_possible_cpus(), err, nsites = 0;
+	int64_t total = 0, allocs = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->number = ++t->reports;
+	r->final = final;
+	r->elapsed_s = t->start ? util__now() - t->start : 0;
+	clock_gettime(CLOCK_REALTIME, &r->wall);
+	r->targets = calloc(t->ntg ? t->ntg : 1, sizeof(*r->targets));
+	if (!r->targets)
+		return -ENOMEM;
+	for (int i = 0; i < t->ntg; i++) {
+		r->targets[i].pid = t->tg[i].pid;
+		memcpy(r->targets[i].comm, t->tg[i].comm, sizeof(r->targets[i].comm));
+		r->targets[i].exited = t->tg[i].exited;
+	}
+	r->ntargets = t->ntg;
+
+	/* refresh symbols for live targets (new libraries) */
+	for (int i = 0; i < t->ntg; i++)
+		if (t->tg[i].syms && !t->tg[i].exited)
+			syms__refresh(t->tg[i].syms);
+
+	for_each_site(t, collect_site, &s);
+	qsort(s.a, s.n, sizeof(*s.a), key_cmp);
+	err = scan_allocs(t, &s, filtered);
+	if (err)
+		fprintf(stderr, "leaktrace: cannot scan the allocation map: %s\n", strerror(-err));
+
+	r->has_mem = true;
+	r->sites = calloc(s.n ? s.n : 1, sizeof(*r->sites));
+	if (!r->sites) {
+		free(s.a);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < s.n; i++) {
+		struct agg *a = &s.a[i];
+		struct lt_mem_site *site;
+
+		if (a->allocs <= 0 && a->bytes <= 0) {
+			trend_tab__delta(t->trend, &a->key, 0, true);
+			continue;
+		}
+		total += a->bytes;
+		allocs += a->allocs;
+		site = &r->sites[nsites++];
+		site->key = a->key;
+		site->pid = a->key.tgid;
+		struct target *tg = find_target(t, a->key.tgid);
+
+		if (tg)
+			memcpy(site->comm, tg->comm, sizeof(site->comm));
+		site->bytes = a->bytes;
+		site->allocs = a->allocs;
+		site->delta_bytes = trend_tab__delta(t->trend, &a->key, a->bytes, true);
+		site->oldest_age_s = site_age(a->oldest_ns, now);
+		site->trend = trend_tab__trend(t->trend, &a->key);
+	}
+	r->nsites = nsites;
+	r->nsites_total = nsites;
+	r->mem_bytes = total;
+	r->mem_allocs = allocs;
+	r->mem_delta_bytes = total - t->last_total;
+	t->last_total = total;
+
+	/* sort on the numbers first, then symbolize only what is shown */
+	report__sort(r->sites, nsites, o->sort);
+	if (o->top && nsites > o->top)
+		r->nsites = o->top;
+	for (int i = 0; i < r->nsites; i++)
+		build_stack(t, find_target(t, r->sites[i].key.tgid), &r->sites[i].key, &r->sites[i]);
+
+	for (int d = 0; d < LT_DROP__MAX; d++) {
+		uint64_t vals[ncpu > 0 ? ncpu : 1];
+		__u32 key = d;
+
+		memset(vals, 0, sizeof(vals));
+		if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.drops), &key, vals) == 0)
+			for (int c = 0; c < ncpu; c++)
+				r->drops[d] += vals[c];
+	}
+	free(s.a);
+	return 0;
+}
+
+void tracer__free(struct tracer *t)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < t->ntg; i++) {
+		struct lt_plan *plans[] = { &t->tg[i].plan, &t->tg[i].extra };
+
+		for (int k = 0; k < 2; k++) {
+			for (int j = 0; j < plans[k]->nprobes; j++) {
+				bpf_link__destroy(plans[k]->probes[j].lentry);
+				bpf_link__destroy(plans[k]->probes[j].lret);
+			}
+			plan__free(plans[k]);
+		}
+		syms__free(t->tg[i].syms);
+	}
+	free(t->tg);
+	leaktrace_bpf__destroy(t->skel);
+	trend_tab__free(t->trend);
+	free(t);
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The BPF side's owner: open/load, attach, sample, collect a report, free. */
+#ifndef LT_TRACER_H
+#define LT_TRACER_H
+
+#include <stdbool.h>
+#include "opts.h"
+#include "plan.h"
+#include "report.h"
+
+struct tracer;
+
+/* Open and load the BPF object. NULL + errno; one line already printed. */
+struct tracer *tracer__new(const struct lt_opts *o);
+/*
+ * Attach the plan's probes, bound to PID. Takes ownership of the plan.
+ * Returns the number of probes attached, or -errno with one line printed.
+ */
+int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan);
+/* Start symbolizing PID (after its exec, for -c). */
+int tracer__watch(struct tracer *t, int pid);
+/* -c: after the exec, check the predicted definers against the real maps. */
+void tracer__verify_plan(struct tracer *t, int pid);
+/* Take the once-a-second sample of per-site totals. */
+int tracer__sample(struct tracer *t);
+/* Mark a target as exited (its symbols stay usable). */
+void tracer__target_exited(struct tracer *t, int pid);
+/* Fill *r (sites symbolized, sorted, top-N applied). */
+int tracer__report(struct tracer *t, struct lt_report *r, bool final);
+void tracer__free(struct tracer *t);	/* NULL is a no-op */
+
+#endif

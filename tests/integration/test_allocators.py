@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""The same exact leaks with other allocators, found without --allocator.
+
+- leaker_nopvalloc (leaker.c with -DNO_PVALLOC) under LD_PRELOAD=libjemalloc.so.2:
+  malloc & co. come from jemalloc, reallocarray from libc (it calls realloc);
+- cxxleaker under jemalloc, whose operator new never calls malloc;
+- leaker_static (leaker.c linked -static): the allocator is in the executable.
+"""
+from harness import (Fail, check_leaker, describe_sites, leaker_run, need_jemalloc)
+from test_cxx import check_cxx, cxx_run
+
+
+def _uses(run, needle):
+    return any(needle in m[4] for m in run.maps)
+
+
+def test_jemalloc_leaker():
+    je = need_jemalloc()
+    r = leaker_run("leaker_nopvalloc", preload=je)
+    if not _uses(r, "libjemalloc"):
+        raise Fail("libjemalloc is not mapped in the target: LD_PRELOAD did not take effect")
+    check_leaker(r)
+
+
+def test_jemalloc_cxx():
+    je = need_jemalloc()
+    r = cxx_run(preload=je)
+    if not _uses(r, "libjemalloc"):
+        raise Fail("libjemalloc is not mapped in the target: LD_PRELOAD did not take effect")
+    check_cxx(r)
+
+
+def test_static_leaker():
+    r = leaker_run("leaker_static")
+    if _uses(r, "libc.so"):
+        raise Fail("leaker_static maps libc.so: it is not a static binary")
+    check_leaker(r)
+
+
+def test_glibc_cxx_all():
+    """cxxleaker under glibc, every check at once (the baseline for test_jemalloc_cxx)."""
+    check_cxx(cxx_run())
+
+
+def test_static_modules():
+    """In a static binary every frame of a leaker site is in the executable itself."""
+    r = leaker_run("leaker_static")
+    from harness import sites_of
+    import os
+    for s in sites_of(r.final, r.exe, "leak_malloc", r.pid):
+        mods = {os.path.basename(f.get("module") or "") for f in s["stack"]}
+        if mods != {"leaker_static"}:
+            raise Fail(f"leak_malloc site in leaker_static has frames in {sorted(mods)}\n"
+                       f"{describe_sites(r.final)}")
