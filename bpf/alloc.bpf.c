@@ -37,6 +37,14 @@ struct {
 	__uint(max_entries, 1 << 15);
 } stacks SEC(".maps");
 
+/* tgid -> bpf_ktime_get_ns() when the executable's entry point ran (-c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, LT_MAX_TARGETS);
+} started SEC(".maps");
+
 /* Keyed by tid. LRU: a thread that dies mid-call never pins an entry. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -157,6 +165,12 @@ int BPF_KPROBE(lt_alloc_entry)
 	if (!tgid_wanted(tgid))
 		return 0;
 
+	if (func == LT_FN_START) {
+		__u64 now = bpf_ktime_get_ns();
+
+		bpf_map_update_elem(&started, &tgid, &now, BPF_NOEXIST);
+		return 0;
+	}
 	if (func == LT_FN_FREE || func == LT_FN_DELETE) {
 		__u64 ptr = PT_REGS_PARM1(ctx);
 
@@ -176,9 +190,13 @@ int BPF_KPROBE(lt_alloc_entry)
 	}
 
 	/*
-	 * An entry at or below our stack pointer belongs to a call that has
+	 * An entry above our stack pointer belongs to a call that has
 	 * returned without its return probe firing (longjmp, or an entry-only
 	 * probe whose nested allocation never came): a missed return.
+	 * An entry AT our stack pointer tail-jumped here (glibc's
+	 * realloc(NULL, n) ends in `jmp malloc`): it is still in flight and
+	 * owns this call. Its return probe has already replaced [rsp] with
+	 * the uretprobe trampoline, so this call must not take a stack.
 	 */
 	depth = inf->depth;
 	if (depth > LT_INFLIGHT_DEPTH)
@@ -186,7 +204,7 @@ int BPF_KPROBE(lt_alloc_entry)
 	for (int i = 0; i < LT_INFLIGHT_DEPTH; i++) {
 		if (depth == 0)
 			break;
-		if (inf->ent[slot(depth - 1)].sp > sp)
+		if (inf->ent[slot(depth - 1)].sp >= sp)
 			break;
 		depth--;
 		drop(LT_DROP_MISSED_RETURNS);

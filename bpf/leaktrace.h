@@ -31,6 +31,7 @@ enum lt_func {
 	LT_FN_FREE,
 	LT_FN_NEW,		/* operator new / new[] and variants: size in rdi */
 	LT_FN_DELETE,		/* operator delete / delete[] and variants: ptr in rdi */
+	LT_FN_START,		/* the executable's entry point: constructors of libraries are done */
 	LT_FN__MAX,
 };
 

@@ -38,7 +38,7 @@ static struct dataset current;
 /* The leak: the previous dataset's rows are dropped without free(). */
 __attribute__((noinline)) void load_dataset(unsigned long version)
 {
-	unsigned char *rows = malloc(DATASET_SIZE);
+	unsigned char *rows = malloc(DATASET_SIZE); /* LEAK:load_dataset */
 
 	if (!rows)
 		return;

@@ -9,6 +9,9 @@
  * that the string is NUL terminated inside its section, and strings from
  * the dynamic string table are checked here.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -71,6 +74,7 @@ struct elf_file {
 	Elf *elf;
 	GElf_Half e_type;
 	GElf_Half e_machine;
+	GElf_Addr e_entry;
 	size_t phnum;
 	GElf_Phdr *phdrs;
 	bool has_interp;
@@ -965,6 +969,7 @@ struct elf_file *elf_file__open_fd(int fd, const char *display_name)
 	}
 	ef->e_type = eh.e_type;
 	ef->e_machine = eh.e_machine;
+	ef->e_entry = eh.e_entry;
 
 	err = load_phdrs(ef);
 	if (err)
@@ -1244,4 +1249,9 @@ int elf_file__sym_at(struct elf_file *ef, uint64_t vaddr, struct elf_sym *sym)
 		return -ENOENT;
 	fill_sym(ef, s, sym);
 	return 0;
+}
+
+uint64_t elf_file__entry(const struct elf_file *ef)
+{
+	return ef->e_entry;
 }

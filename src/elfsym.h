@@ -34,6 +34,7 @@ struct elf_file *elf_file__open_fd(int fd, const char *display_name);
 void elf_file__free(struct elf_file *ef);		/* NULL is a no-op */
 
 const char *elf_file__name(const struct elf_file *ef);
+uint64_t elf_file__entry(const struct elf_file *ef);	/* e_entry (vaddr) */
 bool elf_file__is_exec(const struct elf_file *ef);	/* ET_EXEC (non-PIE) */
 bool elf_file__is_static(const struct elf_file *ef);	/* no PT_INTERP and no PT_DYNAMIC */
 const char *elf_file__interp(const struct elf_file *ef);	/* PT_INTERP or NULL */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +26,12 @@ static volatile sig_atomic_t stop_signal;
 static void on_signal(int sig)
 {
 	stop_signal = sig;
+}
+
+/* SIGCHLD only has to interrupt the wait; the loop reaps. */
+static void on_sigchld(int sig)
+{
+	(void)sig;
 }
 
 static FILE *open_output(const char *path)
@@ -108,6 +115,8 @@ struct child {
 	int go_fd;	/* write end: one byte releases the exec */
 	int status;
 	bool reaped;
+	bool traced;	/* ptrace-seized: stops at exec and exit */
+	bool execed;
 };
 
 /* Fork CMD held before its exec; the probes go in before it runs. */
@@ -140,7 +149,55 @@ static int spawn_held(const char *exe, char **argv, struct child *c)
 	c->pid = pid;
 	c->go_fd = fds[1];
 	c->reaped = false;
+	/*
+	 * Stop it at exec and at exit, so that its mappings are read while
+	 * they exist, however short-lived the command. PTRACE_SEIZE does not
+	 * stop it, and if leaktrace dies the kernel detaches it.
+	 */
+	c->traced = ptrace(PTRACE_SEIZE, pid, NULL,
+			   (void *)(long)(PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT)) == 0;
+	if (!c->traced)
+		util__log(1, "cannot ptrace the command (%s): a very short-lived command may lose its symbols\n",
+			  strerror(errno));
 	return 0;
+}
+
+/*
+ * Reap or resume the command. Exec and exit stops refresh its symbols;
+ * signal stops pass the signal on untouched.
+ */
+static void poll_child(struct tracer *t, struct child *c)
+{
+	int st;
+	pid_t r;
+
+	while (!c->reaped && (r = waitpid(c->pid, &st, WNOHANG | __WALL)) == c->pid) {
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			c->reaped = true;
+			c->status = st;
+			tracer__target_exited(t, c->pid);
+			break;
+		}
+		if (!WIFSTOPPED(st))
+			continue;
+		switch (st >> 16) {
+		case PTRACE_EVENT_EXEC:
+			c->execed = true;
+			tracer__watch(t, c->pid);
+			ptrace(PTRACE_CONT, c->pid, NULL, NULL);
+			break;
+		case PTRACE_EVENT_EXIT:
+			tracer__watch(t, c->pid);
+			ptrace(PTRACE_DETACH, c->pid, NULL, NULL);
+			break;
+		case PTRACE_EVENT_STOP:
+			ptrace(PTRACE_CONT, c->pid, NULL, NULL);
+			break;
+		default:
+			ptrace(PTRACE_CONT, c->pid, NULL, (void *)(long)WSTOPSIG(st));
+			break;
+		}
+	}
 }
 
 int main(int argc, char **argv)
@@ -184,6 +241,8 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = on_sigchld;
+	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (o.output) {
@@ -303,42 +362,32 @@ int main(int argc, char **argv)
 
 		/* -c: symbolize the command once it has exec'ed, then verify the prediction */
 		if (child.pid > 0 && !child.reaped) {
-			int st;
-			pid_t r = waitpid(child.pid, &st, WNOHANG);
+			poll_child(t, &child);
+			if (!child.traced && !child.execed && !child.reaped) {
+				/* no ptrace: notice the exec by the image changing */
+				char link[64], path[PATH_MAX], self[PATH_MAX];
+				ssize_t n, sn;
 
-			if (r == child.pid) {
-				child.reaped = true;
-				child.status = st;
-			} else if (!verified) {
-				char exe_link[64], path[PATH_MAX];
-				ssize_t n;
-
-				snprintf(exe_link, sizeof(exe_link), "/proc/%d/exe", child.pid);
-				n = readlink(exe_link, path, sizeof(path) - 1);
-				if (n > 0) {
-					path[n] = 0;
-					/* exec'ed once the image is no longer leaktrace's own */
-					char self[PATH_MAX];
-					ssize_t sn = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-					if (sn > 0)
-						self[sn] = 0;
-					if (sn <= 0 || strcmp(self, path) != 0) {
+				snprintf(link, sizeof(link), "/proc/%d/exe", child.pid);
+				n = readlink(link, path, sizeof(path) - 1);
+				sn = readlink("/proc/self/exe", self, sizeof(self) - 1);
+				if (n > 0 && sn > 0) {
+					path[n] = self[sn] = 0;
+					if (strcmp(path, self) != 0) {
+						child.execed = true;
 						tracer__watch(t, child.pid);
-						if (now - start > 0.5) {
-							tracer__verify_plan(t, child.pid);
-							verified = true;
-						}
 					}
 				}
+			}
+			if (child.execed && !verified && !child.reaped && now - start > 0.5) {
+				tracer__verify_plan(t, child.pid);
+				verified = true;
 			}
 		}
 
 		if (o.command) {
 			if (!child.reaped)
 				alive++;
-			else
-				tracer__target_exited(t, child.pid);
 		} else {
 			for (int i = 0; i < o.npids; i++) {
 				if (util__pid_alive(o.pids[i]))

@@ -180,6 +180,35 @@ static int add_probe(struct lt_plan *p, const struct tracked *t, int mod)
 	return 0;
 }
 
+/*
+ * -c: a probe on the executable's entry point tells when the libraries'
+ * constructors are done; blocks from before it with no program frame are
+ * shown as [init] sites.
+ */
+static int add_start_probe(struct lt_plan *p, int mod)
+{
+	struct lt_module *m = &p->mods[mod];
+	uint64_t entry = elf_file__entry(m->ef), off;
+	struct lt_probe *pr, *np;
+
+	if (!entry || elf_file__vaddr_to_off(m->ef, entry, &off))
+		return 0;
+	np = realloc(p->probes, (p->nprobes + 1) * sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	p->probes = np;
+	pr = &p->probes[p->nprobes++];
+	memset(pr, 0, sizeof(*pr));
+	pr->sym = "[entry]";
+	pr->func = LT_FN_START;
+	pr->mod = mod;
+	pr->vaddr = entry;
+	pr->file_off = off;
+	pr->choice.n = 1;
+	snprintf(pr->choice.why[0], sizeof(pr->choice.why[0]), "the executable's entry point, once");
+	return 0;
+}
+
 /* Resolve each tracked symbol to its first definer in lookup order. */
 static int plan_symbols(struct lt_plan *p, int allocator_mod)
 {
@@ -499,7 +528,10 @@ int plan__predict(const char *exe, const char *allocator, struct lt_plan *p)
 	amod = allocator_module(p, allocator, "");
 	if (allocator && amod < 0)
 		return amod;
-	return plan_symbols(p, amod);
+	err = plan_symbols(p, amod);
+	if (!err && elf_file__interp(p->mods[0].ef))
+		err = add_start_probe(p, 0);
+	return err;
 }
 
 void plan__resolve_addrs(struct lt_plan *p, int pid)
@@ -552,5 +584,6 @@ void plan__free(struct lt_plan *p)
 	}
 	free(p->mods);
 	free(p->probes);
+	free(p->link_fds);
 	memset(p, 0, sizeof(*p));
 }

@@ -41,7 +41,8 @@ struct lt_probe {
 	struct probe_choice choice;
 	int cur;		/* index of the offset in use */
 	uint64_t addr;		/* runtime address of the probe in the target, 0 if unknown */
-	struct bpf_link *lentry, *lret;
+	bool attached;
+	struct bpf_link *lentry, *lret;	/* perf-event links (kernels without uprobe_multi) */
 };
 
 struct lt_plan {
@@ -51,6 +52,8 @@ struct lt_plan {
 	struct lt_probe *probes;
 	int nprobes;
 	char missing[256];	/* tracked functions that no module defines */
+	int *link_fds;		/* uprobe_multi links */
+	int nlink_fds;
 };
 
 /* Plan for a running process from /proc/PID/maps (files opened via map_files). */

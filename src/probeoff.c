@@ -23,6 +23,9 @@
  * at the first barrier, so in practice candidates lie within the first
  * few instructions, where neither occurs in compiled code.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -38,6 +38,7 @@ struct lt_mem_site {
 	struct lt_frame *stack;
 	int nstack;
 	bool truncated;
+	bool before_start;	/* first block made before the executable's entry point ran */
 };
 
 struct lt_target {

@@ -15,10 +15,15 @@
  *   offset = p_offset - PAGE_OFF(p_vaddr)
  * so for any mapping of a segment (also a piece of one split by mprotect)
  *   bias = start - offset - (p_vaddr - p_offset).
- * The segment is the PT_LOAD whose mapping offset equals the mapping's
- * offset (the first mapping of an image is the first PT_LOAD's), else the
- * one whose file range contains it. ET_EXEC has bias 0. This is
- * dl_iterate_phdr's dlpi_addr (l_addr).
+ * The segment is the PT_LOAD whose file range holds the mapping's offset,
+ * preferring one whose mmap offset is exactly that and whose PF_X matches
+ * (lld puts the text segment in the headers' page: both at offset 0).
+ * ET_EXEC has bias 0. This is dl_iterate_phdr's dlpi_addr (l_addr), also
+ * for images linked at a non-zero address. A later mapping of the file
+ * joins an image only if it sits where one of the image's PT_LOADs goes
+ * with that bias, so a copy of the file mapped as data (sanitizers do
+ * that) next to the image neither joins it nor swallows it; only images
+ * with an executable mapping become modules.
  *
  * Resolution. Function + offset come from the symbol tables
  * (dwfl_module_addrinfo), source lines from the line table and inline
@@ -55,27 +60,36 @@ extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *st
 
 #define UNKNOWN_MODULE "[unknown]"
 #define DEBUGINFO_PATH ":.debug:/usr/lib/debug"
-#define AT_BASE_TYPE 7	/* AT_BASE, <elf.h> */
 
-struct syms_mod {
-	Dwfl_Module *dm;
+#define MAX_SEGS 16
+
+/* One loaded ELF image: which file, where. */
+struct image {
 	const char *path;	/* interned, as in maps (also the Dwfl module name) */
-	const char *ident;	/* interned cache identity */
 	uint32_t dev_major, dev_minor;
 	uint64_t inode;
 	uint64_t bias;
-	uint64_t low, high;	/* Dwfl module range */
+	uint64_t low, high;	/* [low, high) spanned by its PT_LOADs */
+	int nsegs;		/* -1: too many PT_LOADs to keep */
+	struct {
+		uint64_t vaddr;	/* PAGE_DOWN(p_vaddr) */
+		uint64_t off;	/* its mmap offset: p_offset - PAGE_OFF(p_vaddr) */
+		uint64_t fend;	/* p_offset + p_filesz */
+	} seg[MAX_SEGS];
+};
+
+struct syms_mod {
+	Dwfl_Module *dm;
+	struct image img;	/* low, high: the Dwfl module's range */
+	const char *ident;	/* interned cache identity */
 	bool is_exe, is_interp;
 };
 
-/* A module found in the current maps but not yet reported. */
+/* An image found in the current maps, not reported yet. */
 struct cand {
 	int fd;
-	const char *path;
-	uint32_t dev_major, dev_minor;
-	uint64_t inode;
-	uint64_t bias, low, high;
-	bool x;
+	struct image img;
+	bool x;			/* some mapping of it is executable */
 };
 
 struct cframe {
@@ -328,9 +342,9 @@ static int open_mapping(int pid, const struct map_entry *e)
 static int elf_layout(int fd, const struct map_entry *e, struct cand *c)
 {
 	uint64_t pagesz = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t pmask = pagesz - 1, low = UINT64_MAX, high = 0, moff, segoff = 0;
+	uint64_t pmask = pagesz - 1, low = UINT64_MAX, high = 0, moff, fend, segoff = 0;
 	GElf_Phdr seg = { 0 }, ph;
-	bool exact = false, found = false;
+	int best = 0, score;
 	GElf_Ehdr eh;
 	size_t phnum;
 	Elf *elf;
@@ -356,38 +370,52 @@ static int elf_layout(int fd, const struct map_entry *e, struct cand *c)
 			low = ph.p_vaddr & ~pmask;
 		if (((ph.p_vaddr + ph.p_memsz + pmask) & ~pmask) > high)
 			high = (ph.p_vaddr + ph.p_memsz + pmask) & ~pmask;
+		if (!ph.p_filesz)
+			continue;	/* all bss: mapped anonymous */
 		moff = ph.p_offset - (ph.p_vaddr & pmask);
-		if (!exact && e->offset == moff) {
+		fend = ph.p_offset + ph.p_filesz;
+		if (c->img.nsegs >= 0 && c->img.nsegs < MAX_SEGS) {
+			c->img.seg[c->img.nsegs].vaddr = ph.p_vaddr & ~pmask;
+			c->img.seg[c->img.nsegs].off = moff;
+			c->img.seg[c->img.nsegs].fend = fend;
+			c->img.nsegs++;
+		} else {
+			c->img.nsegs = -1;
+		}
+		/*
+		 * The segment E maps: its offset in the segment's file range,
+		 * best where it starts and with the same PF_X (lld starts the
+		 * text segment in the page of the headers: both at offset 0).
+		 */
+		if (e->offset < moff || e->offset >= fend)
+			continue;
+		score = (e->offset == moff) * 2 + (!!(ph.p_flags & PF_X) == e->x) + 1;
+		if (score > best) {
+			best = score;
 			seg = ph;
 			segoff = moff;
-			exact = found = true;
-		} else if (!found && e->offset > moff &&
-			   e->offset < ph.p_offset + ph.p_filesz) {
-			seg = ph;
-			segoff = moff;
-			found = true;
 		}
 	}
-	if (!found) {
+	if (!best) {
 		err = -ENOENT;
 		goto cleanup;
 	}
 	if (eh.e_type == ET_EXEC) {
-		c->bias = 0;
+		c->img.bias = 0;
 		/* ET_EXEC is loaded where it says; else this is not its image. */
 		if (e->start != (seg.p_vaddr & ~pmask) + (e->offset - segoff)) {
 			err = -ENOENT;
 			goto cleanup;
 		}
 	} else {
-		c->bias = e->start - e->offset - (seg.p_vaddr - seg.p_offset);
-		if (c->bias & pmask) {
+		c->img.bias = e->start - e->offset - (seg.p_vaddr - seg.p_offset);
+		if (c->img.bias & pmask) {
 			err = -ENOENT;
 			goto cleanup;
 		}
 	}
-	c->low = c->bias + low;
-	c->high = c->bias + high;
+	c->img.low = c->img.bias + low;
+	c->img.high = c->img.bias + high;
 
 cleanup:
 	elf_end(elf);
@@ -426,8 +454,8 @@ static const char *mod_ident(struct syms *s, Dwfl_Module *dm, const struct cand 
 		for (int i = 0; i < len; i++)
 			p += sprintf(p, "%02x", bits[i]);
 	} else {
-		if (asprintf(&buf, "file:%u:%u:%" PRIu64 ":%s", c->dev_major,
-			     c->dev_minor, c->inode, c->path) < 0)
+		if (asprintf(&buf, "file:%u:%u:%" PRIu64 ":%s", c->img.dev_major,
+			     c->img.dev_minor, c->img.inode, c->img.path) < 0)
 			return NULL;
 	}
 	ret = intern(s, buf);
@@ -435,12 +463,25 @@ static const char *mod_ident(struct syms *s, Dwfl_Module *dm, const struct cand 
 	return ret;
 }
 
-/* Does mapping E belong to module range [low, high) of the same file? */
-static bool in_image(const struct map_entry *e, uint32_t maj, uint32_t min, uint64_t ino,
-		     const char *path, uint64_t low, uint64_t high)
+/*
+ * Is mapping E part of image IMG: same file, inside its range, and a piece
+ * of one of its PT_LOADs where that goes with IMG's bias? (The file may be
+ * mapped as data too, e.g. by a sanitizer's symbolizer, next to its image.)
+ */
+static bool in_image(const struct map_entry *e, const struct image *img)
 {
-	return e->start >= low && e->end <= high &&
-	       same_file(e->dev_major, e->dev_minor, e->inode, e->path, maj, min, ino, path);
+	if (e->start < img->low || e->end > img->high ||
+	    !same_file(e->dev_major, e->dev_minor, e->inode, e->path,
+		       img->dev_major, img->dev_minor, img->inode, img->path))
+		return false;
+	if (img->nsegs < 0)
+		return true;
+	for (int i = 0; i < img->nsegs; i++) {
+		if (e->offset >= img->seg[i].off && e->offset < img->seg[i].fend &&
+		    e->start - img->bias == img->seg[i].vaddr + (e->offset - img->seg[i].off))
+			return true;
+	}
+	return false;
 }
 
 static void read_at_base(struct syms *s, uint64_t *base)
@@ -468,7 +509,7 @@ static void read_at_base(struct syms *s, uint64_t *base)
 	for (size_t i = 0; i + 1 < len / sizeof(uint64_t); i += 2) {
 		if (buf[i] == 0)
 			break;
-		if (buf[i] == AT_BASE_TYPE) {
+		if (buf[i] == AT_BASE) {
 			*base = buf[i + 1];
 			break;
 		}
@@ -546,7 +587,7 @@ static void find_exe_interp(struct syms *s, const struct proc_maps *maps)
 		struct syms_mod *m = s->mods[i];
 
 		m->is_exe = s->have_exe &&
-			    same_file(m->dev_major, m->dev_minor, m->inode, m->path,
+			    same_file(m->img.dev_major, m->img.dev_minor, m->img.inode, m->img.path,
 				      s->exe_major, s->exe_minor, s->exe_inode, s->exe_path);
 		if (m->is_exe && !exe)
 			exe = m;
@@ -585,7 +626,7 @@ static void find_exe_interp(struct syms *s, const struct proc_maps *maps)
 		struct syms_mod *m = s->mods[i];
 
 		m->is_interp = s->have_interp &&
-			       same_file(m->dev_major, m->dev_minor, m->inode, m->path,
+			       same_file(m->img.dev_major, m->img.dev_minor, m->img.inode, m->img.path,
 					 s->interp_major, s->interp_minor, s->interp_inode,
 					 s->interp_path);
 	}
@@ -617,8 +658,7 @@ static int update(struct syms *s, const struct proc_maps *maps)
 			continue;
 		for (int j = ncands - 1; j >= 0 && !known; j--) {
 			c = &cands[j];
-			if (in_image(e, c->dev_major, c->dev_minor, c->inode, c->path,
-				     c->low, c->high)) {
+			if (in_image(e, &c->img)) {
 				c->x |= e->x;
 				known = true;
 			}
@@ -626,8 +666,7 @@ static int update(struct syms *s, const struct proc_maps *maps)
 		for (int j = 0; j < s->nmods && !known; j++) {
 			struct syms_mod *m = s->mods[j];
 
-			known = in_image(e, m->dev_major, m->dev_minor, m->inode,
-					 m->path, m->low, m->high);
+			known = in_image(e, &m->img);
 		}
 		if (known)
 			continue;
@@ -638,12 +677,12 @@ static int update(struct syms *s, const struct proc_maps *maps)
 		c = &cands[ncands];
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
-		c->dev_major = e->dev_major;
-		c->dev_minor = e->dev_minor;
-		c->inode = e->inode;
+		c->img.dev_major = e->dev_major;
+		c->img.dev_minor = e->dev_minor;
+		c->img.inode = e->inode;
 		c->x = e->x;
-		c->path = intern(s, e->path);
-		if (!c->path) {
+		c->img.path = intern(s, e->path);
+		if (!c->img.path) {
 			close(fd);
 			err = -ENOMEM;
 			goto cleanup;
@@ -677,7 +716,7 @@ static int update(struct syms *s, const struct proc_maps *maps)
 
 		for (int j = 0; j < ncands && !drop[i]; j++) {
 			c = &cands[j];
-			drop[i] = c->fd >= 0 && c->low < m->high && m->low < c->high;
+			drop[i] = c->fd >= 0 && c->img.low < m->img.high && m->img.low < c->img.high;
 		}
 		ndrop += drop[i];
 	}
@@ -691,8 +730,8 @@ static int update(struct syms *s, const struct proc_maps *maps)
 		dwfl_report_begin(s->dwfl);
 		for (int i = 0; i < s->nmods; i++) {
 			if (!drop[i])
-				dwfl_report_module(s->dwfl, s->mods[i]->path,
-						   s->mods[i]->low, s->mods[i]->high);
+				dwfl_report_module(s->dwfl, s->mods[i]->img.path,
+						   s->mods[i]->img.low, s->mods[i]->img.high);
 		}
 		dwfl_report_end(s->dwfl, NULL, NULL);
 		for (int i = 0; i < s->nmods; i++) {
@@ -720,7 +759,7 @@ static int update(struct syms *s, const struct proc_maps *maps)
 			err = -ENOMEM;
 			break;
 		}
-		dm = dwfl_report_elf(s->dwfl, c->path, c->path, c->fd, c->bias, true);
+		dm = dwfl_report_elf(s->dwfl, c->img.path, c->img.path, c->fd, c->img.bias, true);
 		if (!dm) {
 			s->nmods--;
 			free(m);
@@ -729,16 +768,12 @@ static int update(struct syms *s, const struct proc_maps *maps)
 		c->fd = -1;	/* owned by the Dwfl now */
 		dwfl_module_info(dm, &ud, &lo, &hi, NULL, NULL, NULL, NULL);
 		m->dm = dm;
-		m->path = c->path;
-		m->dev_major = c->dev_major;
-		m->dev_minor = c->dev_minor;
-		m->inode = c->inode;
-		m->bias = c->bias;
-		m->low = lo;
-		m->high = hi;
+		m->img = c->img;
+		m->img.low = lo;	/* as dwfl_report_module() must see it again */
+		m->img.high = hi;
 		m->ident = mod_ident(s, dm, c);
 		if (!m->ident)
-			m->ident = c->path;
+			m->ident = c->img.path;
 		if (ud)
 			*ud = m;
 	}
@@ -966,7 +1001,7 @@ static struct cache_ent *symbolize(struct syms *s, struct syms_mod *m, uint64_t 
 		goto cleanup;
 	ent->next = NULL;
 	ent->ident = m->ident;
-	ent->off = addr - m->bias;
+	ent->off = addr - m->img.bias;
 	ent->retaddr = retaddr;
 	ent->n = n;
 	memcpy(ent->fr, fr, (size_t)n * sizeof(*fr));
@@ -985,8 +1020,8 @@ static void fill(struct sym_frame *out, const struct cframe *cf, uint64_t addr,
 	out->offset = cf->offset;
 	out->file = cf->file;
 	out->line = cf->line;
-	out->module = m->path;
-	out->module_off = addr - m->bias;
+	out->module = m->img.path;
+	out->module_off = addr - m->img.bias;
 	out->inlined = cf->inlined;
 }
 
@@ -1008,7 +1043,7 @@ int syms__resolve(struct syms *s, uint64_t addr, bool is_retaddr,
 		return 1;
 	}
 
-	ent = cache_find(s, m->ident, addr - m->bias, is_retaddr);
+	ent = cache_find(s, m->ident, addr - m->img.bias, is_retaddr);
 	if (!ent) {
 		ent = symbolize(s, m, addr, is_retaddr);
 		if (!ent)
@@ -1034,7 +1069,7 @@ const char *syms__module(struct syms *s, uint64_t addr)
 {
 	struct syms_mod *m = s ? mod_at(s, addr) : NULL;
 
-	return m ? m->path : NULL;
+	return m ? m->img.path : NULL;
 }
 
 const char *syms__exe(struct syms *s)

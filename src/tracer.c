@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "syms.h"
 #include "tracer.h"
 #include "trend.h"
+#include "umulti.h"
 #include "util.h"
 
 struct target {
@@ -35,6 +37,7 @@ struct tracer {
 	int reports;
 	int64_t last_total;
 	int nprobes;
+	bool multi;		/* uprobe_multi links */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -76,6 +79,13 @@ struct tracer *tracer__new(const struct lt_opts *o)
 		goto out_free;
 	}
 	t->skel->rodata->self_tgid = getpid();
+	t->multi = umulti__supported() && !getenv("LEAKTRACE_NO_UPROBE_MULTI");
+	if (t->multi) {
+		bpf_program__set_expected_attach_type(t->skel->progs.lt_alloc_entry, LT_BPF_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(t->skel->progs.lt_alloc_return, LT_BPF_TRACE_UPROBE_MULTI);
+	}
+	util__log(1, "attaching with %s\n", t->multi ? "uprobe_multi links (one per file)" :
+		  "one perf-event uprobe link per probe");
 	bpf_map__set_max_entries(t->skel->maps.allocs, o->max_allocs);
 	bpf_map__set_max_entries(t->skel->maps.stacks, o->max_stacks);
 
@@ -122,63 +132,177 @@ static struct target *add_target(struct tracer *t, int pid)
 	return tg;
 }
 
-static int attach_one(struct tracer *t, int pid, struct lt_plan *plan, struct lt_probe *pr)
+static void log_probe(const struct lt_plan *plan, const struct lt_probe *pr)
+{
+	util__log(1, "probe %s %s +0x%x addr=0x%lx (%s)%s\n", pr->sym, plan->mods[pr->mod].path,
+		  pr->choice.off[pr->cur], (unsigned long)pr->addr, pr->choice.why[pr->cur],
+		  pr->ret ? ", with return probe" : ", entry only");
+}
+
+static uint64_t probe_cookie(const struct lt_probe *pr)
+{
+	return pr->func | (pr->ret ? LT_COOKIE_HAS_RET : 0);
+}
+
+/* Older kernels: one perf-event uprobe (and uretprobe) per probe. */
+static int attach_perf(struct tracer *t, int pid, struct lt_plan *plan, struct lt_probe *pr)
 {
 	const struct lt_module *m = &plan->mods[pr->mod];
-	uint64_t cookie = pr->func | (pr->ret ? LT_COOKIE_HAS_RET : 0);
-	int err = 0;
+	uint64_t off = pr->file_off + pr->choice.off[pr->cur];
+	LIBBPF_OPTS(bpf_uprobe_opts, eo, .bpf_cookie = probe_cookie(pr));
+	LIBBPF_OPTS(bpf_uprobe_opts, ro, .bpf_cookie = probe_cookie(pr) | LT_COOKIE_RET, .retprobe = true);
+
+	pr->lentry = bpf_program__attach_uprobe_opts(t->skel->progs.lt_alloc_entry, pid,
+						     m->open_path, off, &eo);
+	if (!pr->lentry)
+		return -errno;
+	if (pr->ret) {
+		pr->lret = bpf_program__attach_uprobe_opts(t->skel->progs.lt_alloc_return, pid,
+							   m->open_path, off, &ro);
+		if (!pr->lret) {
+			int err = -errno;
+
+			bpf_link__destroy(pr->lentry);
+			pr->lentry = NULL;
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int add_fd(struct lt_plan *plan, int fd)
+{
+	int *n = realloc(plan->link_fds, (plan->nlink_fds + 1) * sizeof(*n));
+
+	if (!n) {
+		close(fd);
+		return -ENOMEM;
+	}
+	plan->link_fds = n;
+	plan->link_fds[plan->nlink_fds++] = fd;
+	return 0;
+}
+
+/* uprobe_multi: one entry link and one return link for the probes IDX[0..N) of one file. */
+static int attach_multi(struct tracer *t, int pid, struct lt_plan *plan, const int *idx, int n)
+{
+	uint64_t offs[64], cookies[64], roffs[64], rcookies[64];
+	const char *path = plan->mods[plan->probes[idx[0]].mod].open_path;
+	int ne = 0, nr = 0, efd, rfd = -1;
+
+	for (int i = 0; i < n && i < 64; i++) {
+		const struct lt_probe *pr = &plan->probes[idx[i]];
+		uint64_t off = pr->file_off + pr->choice.off[pr->cur];
+
+		offs[ne] = off;
+		cookies[ne++] = probe_cookie(pr);
+		if (pr->ret) {
+			roffs[nr] = off;
+			rcookies[nr++] = probe_cookie(pr) | LT_COOKIE_RET;
+		}
+	}
+	efd = umulti__attach(bpf_program__fd(t->skel->progs.lt_alloc_entry), path, offs, cookies, ne, pid, false);
+	if (efd < 0)
+		return efd;
+	if (nr) {
+		rfd = umulti__attach(bpf_program__fd(t->skel->progs.lt_alloc_return), path, roffs, rcookies, nr,
+				     pid, true);
+		if (rfd < 0) {
+			close(efd);
+			return rfd;
+		}
+	}
+	if (add_fd(plan, efd) || (rfd >= 0 && add_fd(plan, rfd)))
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * One probe on its own, moving to the next safe offset when the kernel
+ * says EINVAL (a stale probe left by bcc 0.26 at free+0 does that).
+ */
+static int attach_single(struct tracer *t, int pid, struct lt_plan *plan, int i)
+{
+	struct lt_probe *pr = &plan->probes[i];
+	int err;
 
 	for (;;) {
-		uint64_t off = pr->file_off + pr->choice.off[pr->cur];
-		LIBBPF_OPTS(bpf_uprobe_opts, eo, .bpf_cookie = cookie);
-		LIBBPF_OPTS(bpf_uprobe_opts, ro, .bpf_cookie = cookie | LT_COOKIE_RET, .retprobe = true);
-
-		pr->lentry = bpf_program__attach_uprobe_opts(t->skel->progs.lt_alloc_entry, pid,
-							     m->open_path, off, &eo);
-		err = pr->lentry ? 0 : -errno;
-		if (!err && pr->ret) {
-			pr->lret = bpf_program__attach_uprobe_opts(t->skel->progs.lt_alloc_return, pid,
-								   m->open_path, off, &ro);
-			err = pr->lret ? 0 : -errno;
-			if (err) {
-				bpf_link__destroy(pr->lentry);
-				pr->lentry = NULL;
-			}
-		}
+		err = t->multi ? attach_multi(t, pid, plan, &i, 1) : attach_perf(t, pid, plan, pr);
 		if (err != -EINVAL || pr->cur + 1 >= pr->choice.n)
 			break;
 		fprintf(stderr, "leaktrace: the kernel refused a probe on %s+0x%x in %s (EINVAL: another tracer, such as bcc, may have left a stale probe there); trying +0x%x\n",
-			pr->sym, pr->choice.off[pr->cur], m->path, pr->choice.off[pr->cur + 1]);
+			pr->sym, pr->choice.off[pr->cur], plan->mods[pr->mod].path, pr->choice.off[pr->cur + 1]);
 		pr->cur++;
 	}
-	if (err)
+	if (err) {
+		fprintf(stderr, "leaktrace: failed to attach uprobe to %s in %s: %s\n",
+			pr->sym, plan->mods[pr->mod].path, strerror(-err));
 		return err;
-	util__log(1, "probe %s %s +0x%x addr=0x%lx (%s)%s\n", pr->sym, m->path,
-		  pr->choice.off[pr->cur], (unsigned long)pr->addr, pr->choice.why[pr->cur],
-		  pr->ret ? ", with return probe" : ", entry only");
+	}
+	pr->attached = true;
+	log_probe(plan, pr);
 	return 0;
+}
+
+/* A uretprobe on operator new breaks C++ exceptions thrown through it: say so once. */
+static void warn_new_retprobe(const struct lt_plan *plan)
+{
+	for (int i = 0; i < plan->nprobes; i++) {
+		const struct lt_probe *pr = &plan->probes[i];
+
+		if (pr->func == LT_FN_NEW && pr->ret && pr->attached) {
+			fprintf(stderr, "leaktrace: warning: operator new in %s calls no tracked function, so it has a return probe on operator new; a std::bad_alloc thrown by it while traced cannot be caught (the program terminates)\n",
+				plan->mods[pr->mod].path);
+			return;
+		}
+	}
+}
+
+/* Attach every probe of the plan not yet attached. Returns how many were, or -errno. */
+static int attach_plan(struct tracer *t, int pid, struct lt_plan *plan)
+{
+	int n = 0, err;
+
+	for (int m = 0; m < plan->nmods; m++) {
+		int idx[64], k = 0;
+
+		for (int i = 0; i < plan->nprobes && k < 64; i++)
+			if (plan->probes[i].mod == m && !plan->probes[i].attached)
+				idx[k++] = i;
+		if (!k)
+			continue;
+		if (t->multi && k > 1 && attach_multi(t, pid, plan, idx, k) == 0) {
+			for (int i = 0; i < k; i++) {
+				plan->probes[idx[i]].attached = true;
+				log_probe(plan, &plan->probes[idx[i]]);
+			}
+			n += k;
+			continue;
+		}
+		/* one by one: finds the probe the kernel refuses, and its fallback offset */
+		for (int i = 0; i < k; i++) {
+			struct lt_probe *pr = &plan->probes[idx[i]];
+
+			err = attach_single(t, pid, plan, idx[i]);
+			if (err && (pr->func == LT_FN_MALLOC || pr->func == LT_FN_FREE))
+				return err;
+			n += !err;
+		}
+	}
+	return n;
 }
 
 int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan)
 {
 	struct target *tg = add_target(t, pid);
-	int n = 0, err;
+	int n;
 
 	if (!tg)
 		return -ENOMEM;
-	for (int i = 0; i < plan->nprobes; i++) {
-		struct lt_probe *pr = &plan->probes[i];
-
-		err = attach_one(t, pid, plan, pr);
-		if (err) {
-			fprintf(stderr, "leaktrace: failed to attach uprobe to %s in %s: %s\n",
-				pr->sym, plan->mods[pr->mod].path, strerror(-err));
-			if (pr->func == LT_FN_MALLOC || pr->func == LT_FN_FREE)
-				return err;
-			continue;
-		}
-		n++;
-	}
+	n = attach_plan(t, pid, plan);
+	if (n < 0)
+		return n;
+	warn_new_retprobe(plan);
 	if (plan->missing[0])
 		util__log(1, "pid %d: no definition of %s; those calls are not tracked\n", pid, plan->missing);
 	tg->plan = *plan;
@@ -214,11 +338,13 @@ void tracer__verify_plan(struct tracer *t, int pid)
 	for (int i = 0; i < live.nprobes; i++) {
 		struct lt_probe *pr = &live.probes[i];
 
-		if (plan__find_same(&tg->plan, &live, pr))
+		if (plan__find_same(&tg->plan, &live, pr)) {
+			pr->attached = true;	/* already there under the predicted plan */
 			continue;
+		}
 		fprintf(stderr, "leaktrace: pid %d takes %s from %s, not from the predicted file; probing it now (earlier calls were missed)\n",
 			pid, pr->sym, live.mods[pr->mod].path);
-		if (attach_one(t, pid, &live, pr) == 0)
+		if (attach_single(t, pid, &live, i) == 0)
 			t->nprobes++;
 	}
 	plan__resolve_addrs(&tg->plan, pid);
@@ -274,6 +400,7 @@ struct agg {
 	struct lt_site_key key;
 	int64_t bytes, allocs;		/* from the site totals, or the scan with filters */
 	uint64_t oldest_ns;		/* 0: none seen */
+	uint64_t first_ns;		/* the site's first allocation */
 };
 
 struct agg_set {
@@ -298,6 +425,7 @@ static void collect_site(const struct lt_site_key *k, const struct lt_site_val *
 	s->a[s->n].bytes = v->bytes;
 	s->a[s->n].allocs = v->allocs;
 	s->a[s->n].oldest_ns = 0;
+	s->a[s->n].first_ns = v->first_ns;
 	s->n++;
 }
 
@@ -413,7 +541,7 @@ static void build_stack(struct tracer *t, struct target *tg, const struct lt_sit
 	struct sym_frame sf[8];
 	int n = 0, na = 0, cap = 0, first = 0;
 	const char *alloc_mod = NULL, *exe;
-	bool any_exe = false, any_interp = false;
+	bool any_exe = false;
 
 	if (k->stack_id >= 0 &&
 	    bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.stacks), &k->stack_id, ips) == 0) {
@@ -454,10 +582,8 @@ static void build_stack(struct tracer *t, struct target *tg, const struct lt_sit
 	for (int i = first; i < na; i++) {
 		if (syms__in_exe(tg->syms, addrs[i]))
 			any_exe = true;
-		if (syms__in_interp(tg->syms, addrs[i]))
-			any_interp = true;
 	}
-	if (!any_exe && any_interp && na > first) {
+	if (!any_exe && site->before_start && na > first) {
 		/* Before main, with no program frame: a constructor's block. */
 		const char *m = syms__module(tg->syms, addrs[first]);
 		char label[128];
@@ -471,9 +597,7 @@ static void build_stack(struct tracer *t, struct target *tg, const struct lt_sit
 		int nf = syms__resolve(tg->syms, addrs[i], true, sf, 8);
 
 		if (nf <= 0 || (nf == 1 && !sf[0].func && strcmp(sf[0].module, "[unknown]") == 0)) {
-			/* A frame-pointer walk that left the known code: stop there. */
-			if (i > first)
-				site->truncated = true;
+			/* A frame-pointer walk that left the known code: stop there (ends_at_root() judges). */
 			if (i == first) {
 				struct sym_frame f = { .addr = addrs[i], .module = "[unknown]" };
 
@@ -484,6 +608,32 @@ static void build_stack(struct tracer *t, struct target *tg, const struct lt_sit
 		for (int j = 0; j < nf; j++)
 			push_frame(site, &cap, &sf[j]);
 	}
+}
+
+/* Does a stack end where every stack ends (process or thread entry)? */
+static bool ends_at_root(const struct lt_mem_site *site)
+{
+	static const char *const roots[] = {
+		"_start", "__libc_start_main", "__libc_start_call_main", "__libc_start_main_impl",
+		"start_thread", "clone", "clone3", "_dl_start_user", "_dl_start", "main",
+	};
+	const char *f;
+
+	if (!site->nstack || !(f = site->stack[site->nstack - 1].func))
+		return false;
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
+		if (strcmp(f, roots[i]) == 0)
+			return true;
+	return false;
+}
+
+/* When the executable's entry point ran in TGID (-c only); 0 when unknown. */
+static uint64_t started_ns(struct tracer *t, uint32_t tgid)
+{
+	uint64_t ns = 0;
+
+	bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.started), &tgid, &ns);
+	return ns;
 }
 
 static double site_age(uint64_t oldest_ns, uint64_t now)
@@ -554,6 +704,7 @@ int tracer__report(struct tracer *t, struct lt_report *r, bool final)
 		site->delta_bytes = trend_tab__delta(t->trend, &a->key, a->bytes, true);
 		site->oldest_age_s = site_age(a->oldest_ns, now);
 		site->trend = trend_tab__trend(t->trend, &a->key);
+		site->before_start = a->first_ns && a->first_ns < started_ns(t, a->key.tgid);
 	}
 	r->nsites = nsites;
 	r->nsites_total = nsites;
@@ -566,8 +717,12 @@ int tracer__report(struct tracer *t, struct lt_report *r, bool final)
 	report__sort(r->sites, nsites, o->sort);
 	if (o->top && nsites > o->top)
 		r->nsites = o->top;
-	for (int i = 0; i < r->nsites; i++)
+	for (int i = 0; i < r->nsites; i++) {
 		build_stack(t, find_target(t, r->sites[i].key.tgid), &r->sites[i].key, &r->sites[i]);
+		/* a frame-pointer walk that stopped early: say so, never show it as whole */
+		if (!ends_at_root(&r->sites[i]))
+			r->sites[i].truncated = true;
+	}
 
 	for (int d = 0; d < LT_DROP__MAX; d++) {
 		uint64_t vals[ncpu > 0 ? ncpu : 1];
@@ -582,8 +737,39 @@ int tracer__report(struct tracer *t, struct lt_report *r, bool final)
 	return 0;
 }
 
+static void *destroy_link(void *arg)
+{
+	bpf_link__destroy(arg);
+	return NULL;
+}
+
+/*
+ * Each uprobe detach waits for an RCU grace period (about 0.1 s here), one
+ * after another. Detaching from parallel threads lets the waits overlap.
+ */
+static void destroy_links(struct bpf_link **links, int n)
+{
+	pthread_t *th = calloc(n ? n : 1, sizeof(*th));
+	bool *started = calloc(n ? n : 1, sizeof(*started));
+
+	for (int i = 0; i < n; i++) {
+		if (th && started && pthread_create(&th[i], NULL, destroy_link, links[i]) == 0)
+			started[i] = true;
+		else
+			bpf_link__destroy(links[i]);
+	}
+	for (int i = 0; i < n; i++)
+		if (started && started[i])
+			pthread_join(th[i], NULL);
+	free(th);
+	free(started);
+}
+
 void tracer__free(struct tracer *t)
 {
+	struct bpf_link **links = NULL;
+	int nlinks = 0;
+
 	if (!t)
 		return;
 	for (int i = 0; i < t->ntg; i++) {
@@ -591,11 +777,36 @@ void tracer__free(struct tracer *t)
 
 		for (int k = 0; k < 2; k++) {
 			for (int j = 0; j < plans[k]->nprobes; j++) {
-				bpf_link__destroy(plans[k]->probes[j].lentry);
-				bpf_link__destroy(plans[k]->probes[j].lret);
+				struct bpf_link *l[2] = { plans[k]->probes[j].lentry, plans[k]->probes[j].lret };
+
+				for (int m = 0; m < 2; m++) {
+					struct bpf_link **nl;
+
+					if (!l[m])
+						continue;
+					nl = realloc(links, (nlinks + 1) * sizeof(*nl));
+					if (!nl) {
+						bpf_link__destroy(l[m]);
+						continue;
+					}
+					links = nl;
+					links[nlinks++] = l[m];
+				}
 			}
-			plan__free(plans[k]);
 		}
+	}
+	destroy_links(links, nlinks);
+	free(links);
+	for (int i = 0; i < t->ntg; i++) {
+		struct lt_plan *plans[] = { &t->tg[i].plan, &t->tg[i].extra };
+
+		for (int k = 0; k < 2; k++)
+			for (int j = 0; j < plans[k]->nlink_fds; j++)
+				close(plans[k]->link_fds[j]);
+	}
+	for (int i = 0; i < t->ntg; i++) {
+		plan__free(&t->tg[i].plan);
+		plan__free(&t->tg[i].extra);
 		syms__free(t->tg[i].syms);
 	}
 	free(t->tg);

@@ -58,8 +58,10 @@ NOINLINE Widget::~Widget()
 	delete[] buf;
 }
 
-static Widget *keep_widget[N_WIDGETS];
-static int *keep_ints[N_WIDGETS];
+/* Not static: stores to write-only statics, and then the new-expressions
+ * themselves, may be optimized away (-fallocation-dce). */
+Widget *keep_widget[N_WIDGETS];
+int *keep_ints[N_WIDGETS];
 static void *volatile sink;
 static volatile size_t huge_size = (size_t)1 << 60;
 static int caught;
@@ -100,7 +102,13 @@ NOINLINE void try_huge(void)
 
 int main(int argc, char **argv)
 {
-	bool exit_after = argc > 1 && strcmp(argv[1], "--exit") == 0;
+	bool exit_after = false, no_throw = false;
+
+	for (int i = 1; i < argc; i++) {
+		exit_after |= strcmp(argv[i], "--exit") == 0;
+		/* under jemalloc, leaktrace needs a return probe on operator new (README, Limits) */
+		no_throw |= strcmp(argv[i], "--no-throw") == 0;
+	}
 	sigset_t set;
 	int sig;
 
@@ -116,7 +124,8 @@ int main(int argc, char **argv)
 	freed_widget();
 	for (int i = 0; i < N_WIDGETS; i++)
 		make_widget();
-	try_huge();
+	if (!no_throw)
+		try_huge();
 
 	if (caught)
 		printf("CAUGHT\n");

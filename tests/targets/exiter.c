@@ -29,7 +29,7 @@
 #define EXIT_BLOCK	4321
 #define MAX_BLOCKS	64
 
-static void *keep[MAX_BLOCKS];
+void *keep[MAX_BLOCKS];	/* not static: never optimized away */
 
 NOINLINE void leak_before_exit(int n)
 {

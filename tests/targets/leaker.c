@@ -63,20 +63,21 @@
 #define N_THREADS	10	/* thread_first_malloc: malloc(2345) -> 23450 */
 #define SZ_THREAD	2345
 
-static void *keep_malloc[N_MALLOC];
-static void *keep_calloc[N_CALLOC];
-static void *keep_grow;
-static void *keep_realloc_null[N_REALLOC_NULL];
-static void *keep_reallocarray[N_REALLOCARRAY];
-static void *keep_posix_memalign[N_POSIX_MEMALIGN];
-static void *keep_aligned_alloc[N_ALIGNED_ALLOC];
-static void *keep_memalign[N_MEMALIGN];
-static void *keep_valloc[N_VALLOC];
+/* Not static, so that no store (or allocation) is optimized away. */
+void *keep_malloc[N_MALLOC];
+void *keep_calloc[N_CALLOC];
+void *keep_grow;
+void *keep_realloc_null[N_REALLOC_NULL];
+void *keep_reallocarray[N_REALLOCARRAY];
+void *keep_posix_memalign[N_POSIX_MEMALIGN];
+void *keep_aligned_alloc[N_ALIGNED_ALLOC];
+void *keep_memalign[N_MEMALIGN];
+void *keep_valloc[N_VALLOC];
 #ifndef NO_PVALLOC
-static void *keep_pvalloc[N_PVALLOC];
+void *keep_pvalloc[N_PVALLOC];
 #endif
-static void *keep_realloc_fail;
-static void *keep_thread[N_THREADS];
+void *keep_realloc_fail;
+void *keep_thread[N_THREADS];
 
 /* Stores through this keep freed blocks "used" even without -fno-builtin. */
 static void *volatile sink;

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "procmaps.h"
@@ -246,6 +247,42 @@ static void test_read_self(void)
 	procmaps__free(m);
 }
 
+/* Thousands of mappings: far more than one read() returns. */
+static void test_read_large(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	const int npages = 4000;
+	struct proc_maps *m;
+	const struct map_entry *e;
+	char *base;
+	int bad = 0;
+
+	base = mmap(NULL, (size_t)(npages * pg), PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!ASSERT_TRUE(base != MAP_FAILED, "mmap"))
+		return;
+	/* alternate protections so that the kernel cannot merge the VMAs */
+	for (int i = 0; i < npages; i += 2)
+		mprotect(base + (long)i * pg, (size_t)pg, PROT_READ);
+
+	m = procmaps__read(getpid());
+	if (ASSERT_OK_PTR(m, "read")) {
+		ASSERT_GE(m->n, npages, "mappings");
+		/* (the first and last pages may merge with neighbours) */
+		for (int i = 1; i < npages - 1; i++) {
+			uint64_t a = (uint64_t)(uintptr_t)(base + (long)i * pg);
+
+			e = procmaps__find(m, a + 7);
+			if (!e || e->start != a || e->end != a + (uint64_t)pg ||
+			    e->w != (i % 2 == 1) || !e->r || e->path[0])
+				bad++;
+		}
+		ASSERT_EQ(bad, 0, "every page its own mapping");
+	}
+	procmaps__free(m);
+	munmap(base, (size_t)(npages * pg));
+}
+
 static void test_read_errors(void)
 {
 	struct proc_maps *m;
@@ -268,6 +305,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_parse_edge),
 	TEST_CASE(test_parse_malformed),
 	TEST_CASE(test_read_self),
+	TEST_CASE(test_read_large),
 	TEST_CASE(test_read_errors),
 };
 

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* CLI parsing: defaults, strict numbers, conflicts, exit statuses. */
+#include <errno.h>
+#include <stdlib.h>
+#include "opts.h"
+#include "test.h"
+
+static int parse(struct lt_opts *o, const char *const *args)
+{
+	char *argv[32];
+	int argc = 0;
+
+	argv[argc++] = (char *)"leaktrace";
+	for (; *args; args++)
+		argv[argc++] = (char *)*args;
+	argv[argc] = NULL;
+	return cli__parse(argc, argv, o);
+}
+
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+static void test_defaults(void)
+{
+	struct lt_opts o;
+
+	if (!ASSERT_EQ(parse(&o, ARGS("-p", "123")), 0, "parse"))
+		return;
+	ASSERT_EQ(o.npids, 1, "npids");
+	ASSERT_EQ(o.pids[0], 123, "pid");
+	ASSERT_TRUE(o.interval == 10, "interval 10");
+	ASSERT_EQ(o.count, 0, "count");
+	ASSERT_EQ(o.top, 10, "top");
+	ASSERT_EQ(o.formats, LT_FMT_TEXT, "text");
+	ASSERT_EQ(o.max_allocs, 1000000, "max allocs");
+	ASSERT_TRUE(o.max_size == UINT64_MAX, "max size");
+	cli__free(&o);
+}
+
+static void test_everything(void)
+{
+	struct lt_opts o;
+
+	if (!ASSERT_EQ(parse(&o, ARGS("-p", "1,2,3", "--once", "2.5", "-T", "0", "--format", "json",
+				      "-o", "/tmp/x", "--min-age", "1", "--min-size", "8", "--max-size", "4096",
+				      "--sort", "growth", "--fail-on-leak", "-vv", "--max-allocs", "1000",
+				      "--allocator", "/lib/libjemalloc.so.2", "5", "3")), 0, "parse"))
+		return;
+	ASSERT_EQ(o.npids, 3, "npids");
+	ASSERT_EQ(o.pids[2], 3, "third pid");
+	ASSERT_TRUE(o.once == 2.5, "once");
+	ASSERT_EQ(o.top, 0, "top 0 = all");
+	ASSERT_EQ(o.formats, LT_FMT_JSON, "json");
+	ASSERT_STREQ(o.output, "/tmp/x", "output");
+	ASSERT_EQ(o.min_size, 8, "min size");
+	ASSERT_EQ(o.max_size, 4096, "max size");
+	ASSERT_EQ(o.sort, LT_SORT_GROWTH, "sort");
+	ASSERT_TRUE(o.fail_on_leak, "fail on leak");
+	ASSERT_EQ(o.verbose, 2, "-vv");
+	ASSERT_EQ(o.max_allocs, 1000, "max allocs");
+	ASSERT_STREQ(o.allocator, "/lib/libjemalloc.so.2", "allocator");
+	ASSERT_TRUE(o.interval == 5, "interval");
+	ASSERT_EQ(o.count, 3, "count");
+	cli__free(&o);
+}
+
+static void test_command(void)
+{
+	struct lt_opts o;
+
+	if (!ASSERT_EQ(parse(&o, ARGS("-c", "./server --port 80")), 0, "parse"))
+		return;
+	ASSERT_STREQ(o.command, "./server --port 80", "command");
+	cli__free(&o);
+}
+
+static void test_usage_errors_exit_2(void)
+{
+	struct lt_opts o;
+
+	/* stderr noise is expected here */
+	ASSERT_EQ(parse(&o, ARGS("--once", "3")), 2, "no target");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "-T", "abc")), 2, "-T abc");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--once", "-1")), 2, "--once -1");
+	ASSERT_EQ(parse(&o, ARGS("-p", "0")), 2, "pid 0");
+	ASSERT_EQ(parse(&o, ARGS("-p", "12x")), 2, "pid 12x");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1,,")), 0, "empty list items are skipped");
+	cli__free(&o);
+	ASSERT_EQ(parse(&o, ARGS("-p", "99999999999")), 2, "pid overflow");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "-c", "ls")), 2, "-p and -c");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--format", "xml")), 2, "bad format");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--sort", "name")), 2, "bad sort");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--bogus")), 2, "unknown option");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "0")), 2, "interval 0");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "1", "2", "3")), 2, "three positionals");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--min-size", "10", "--max-size", "5")), 2, "min > max");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--max-allocs", "0")), 2, "max-allocs 0");
+	cli__free(&o);
+}
+
+static const struct test_case tests[] = {
+	TEST_CASE(test_defaults),
+	TEST_CASE(test_everything),
+	TEST_CASE(test_command),
+	TEST_CASE(test_usage_errors_exit_2),
+};
+
+int main(int argc, char **argv)
+{
+	return test__main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
+}

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Trend rule, per-site history, sorting and the writers, fed synthetic data. */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "report.h"
+#include "trend.h"
+#include "test.h"
+
+static void test_trend_new_until_min_samples(void)
+{
+	int64_t s[] = { 100, 200 };
+
+	ASSERT_EQ(trend__classify(s, 0), LT_TREND_NEW, "0 samples");
+	ASSERT_EQ(trend__classify(s, 1), LT_TREND_NEW, "1 sample");
+	ASSERT_EQ(trend__classify(s, 2), LT_TREND_NEW, "2 samples");
+}
+
+static void test_trend_steady_leak_grows(void)
+{
+	int64_t s[12];
+
+	for (int i = 0; i < 12; i++)
+		s[i] = 1000 * (i + 1);
+	for (int n = TREND_MIN_SAMPLES; n <= 12; n++)
+		ASSERT_EQ(trend__classify(s, n), LT_TREND_GROWING, "linear leak");
+}
+
+static void test_trend_capped_cache_levels_off(void)
+{
+	/* grows for 5 samples, then flat: stable once the window is all flat */
+	int64_t s[14];
+
+	for (int i = 0; i < 14; i++)
+		s[i] = i < 5 ? 4096 * (i + 1) : 4096 * 5;
+	ASSERT_EQ(trend__classify(s, 5), LT_TREND_GROWING, "while filling");
+	ASSERT_EQ(trend__classify(s, 5 + TREND_WINDOW), LT_TREND_STABLE, "flat for a window");
+	ASSERT_EQ(trend__classify(s, 14), LT_TREND_STABLE, "flat long after");
+}
+
+static void test_trend_noise_is_stable(void)
+{
+	/* a large cache jittering by ±1% is not a leak */
+	int64_t s[] = { 1000000, 1010000, 995000, 1008000, 992000, 1005000, 998000 };
+
+	ASSERT_EQ(trend__classify(s, 7), LT_TREND_STABLE, "±1% noise");
+	/* small absolute jitter under the 64-byte floor */
+	int64_t t[] = { 10, 40, 0, 60, 20 };
+
+	ASSERT_EQ(trend__classify(t, 5), LT_TREND_STABLE, "tiny jitter");
+}
+
+static void test_trend_noisy_leak_still_grows(void)
+{
+	/* +5000/sample with ±1500 noise */
+	int64_t s[] = { 5000, 11500, 13500, 21500, 23500, 31500, 33500 };
+
+	ASSERT_EQ(trend__classify(s, 7), LT_TREND_GROWING, "noisy leak");
+}
+
+static void test_trend_shrinking(void)
+{
+	int64_t s[] = { 50000, 40000, 30000, 20000, 10000 };
+
+	ASSERT_EQ(trend__classify(s, 5), LT_TREND_SHRINKING, "draining");
+}
+
+static void test_trend_tab_series_and_delta(void)
+{
+	struct trend_tab *t = trend_tab__new();
+	struct lt_site_key a = { .tgid = 1, .stack_id = 3, .caller = 0x1000 };
+	struct lt_site_key b = { .tgid = 1, .stack_id = 3, .caller = 0x2000 };
+	uint64_t seq = 0;
+
+	if (!ASSERT_OK_PTR(t, "trend_tab__new"))
+		return;
+	/* many sites: forces the table to grow */
+	for (int i = 0; i < 1000; i++) {
+		struct lt_site_key k = { .tgid = 2, .stack_id = i, .caller = i };
+
+		trend_tab__sample(t, &k, i, 1);
+	}
+	for (int i = 0; i < 6; i++) {
+		seq++;
+		trend_tab__sample(t, &a, 1000 * (i + 1), seq);
+		if (i < 2)
+			trend_tab__sample(t, &b, 500, seq);
+		trend_tab__end_round(t, seq);
+	}
+	ASSERT_EQ(trend_tab__trend(t, &a), LT_TREND_GROWING, "a grows");
+	/* b vanished after 2 rounds: zero-filled, so it shrank */
+	ASSERT_EQ(trend_tab__trend(t, &b), LT_TREND_SHRINKING, "b freed");
+	ASSERT_EQ(trend_tab__delta(t, &a, 6000, true), 6000, "first delta is the size");
+	ASSERT_EQ(trend_tab__delta(t, &a, 7500, true), 1500, "then the change");
+	ASSERT_EQ(trend_tab__delta(t, &a, 7000, false), -500, "peek");
+	ASSERT_EQ(trend_tab__delta(t, &a, 7000, true), -500, "commit");
+	ASSERT_TRUE(trend_tab__slope(t, &a) > 999 && trend_tab__slope(t, &a) < 1001, "slope 1000/sample");
+	/* sampled once in round 1, then zero-filled: flat zeros are stable */
+	struct lt_site_key k = { .tgid = 2, .stack_id = 999, .caller = 999 };
+	struct lt_site_key never = { .tgid = 3 };
+
+	ASSERT_EQ(trend_tab__trend(t, &k), LT_TREND_STABLE, "zero-filled");
+	ASSERT_EQ(trend_tab__trend(t, &never), LT_TREND_NEW, "never sampled");
+	trend_tab__free(t);
+	trend_tab__free(NULL);
+}
+
+static struct lt_frame frame(const char *func, const char *file, int line, const char *mod)
+{
+	struct lt_frame f = { .addr = 0x401000, .offset = 0x12, .line = line };
+
+	f.func = func ? strdup(func) : NULL;
+	f.file = file ? strdup(file) : NULL;
+	f.module = strdup(mod);
+	return f;
+}
+
+static void fill_report(struct lt_report *r, struct lt_target *tg)
+{
+	memset(r, 0, sizeof(*r));
+	r->number = 3;
+	r->final = true;
+	r->elapsed_s = 12.5;
+	r->wall.tv_sec = 1700000000;
+	tg->pid = 42;
+	strcpy(tg->comm, "srv \"x\"");
+	r->targets = tg;
+	r->ntargets = 1;
+	r->has_mem = true;
+	r->nsites = r->nsites_total = 2;
+	r->sites = calloc(2, sizeof(*r->sites));
+	r->sites[0] = (struct lt_mem_site){ .pid = 42, .bytes = 300, .allocs = 3, .delta_bytes = 100,
+					     .oldest_age_s = 9.5, .trend = LT_TREND_GROWING };
+	r->sites[1] = (struct lt_mem_site){ .pid = 42, .bytes = 4000, .allocs = 1, .delta_bytes = 0,
+					     .oldest_age_s = -1, .trend = LT_TREND_STABLE, .truncated = true };
+	r->sites[0].stack = calloc(2, sizeof(struct lt_frame));
+	r->sites[0].stack[0] = frame("load_dataset", "job.c", 42, "/usr/bin/server");
+	r->sites[0].stack[1] = frame("main", "job.c", 80, "/usr/bin/server");
+	r->sites[0].nstack = 2;
+	r->sites[1].stack = calloc(1, sizeof(struct lt_frame));
+	r->sites[1].stack[0] = frame(NULL, NULL, 0, "[unknown]");
+	r->sites[1].nstack = 1;
+	r->mem_bytes = 4300;
+	r->mem_allocs = 4;
+	r->drops[LT_DROP_MISSED_RETURNS] = 7;
+}
+
+static void test_sort_by_size_growth_age(void)
+{
+	struct lt_report r;
+	struct lt_target tg;
+
+	fill_report(&r, &tg);
+	report__sort(r.sites, r.nsites, LT_SORT_SIZE);
+	ASSERT_EQ(r.sites[0].bytes, 4000, "size first");
+	report__sort(r.sites, r.nsites, LT_SORT_GROWTH);
+	ASSERT_EQ(r.sites[0].bytes, 300, "growth first");
+	report__sort(r.sites, r.nsites, LT_SORT_AGE);
+	ASSERT_EQ(r.sites[0].bytes, 300, "oldest first (unknown age last)");
+	report__free_sites(&r);
+}
+
+/* Write with the writer, read back with a real JSON parser. */
+static void test_json_is_valid_and_complete(void)
+{
+	struct lt_report r;
+	struct lt_target tg;
+	char path[] = "/tmp/lt-json-XXXXXX", cmd[512], out[4096] = "";
+	int fd = mkstemp(path);
+	FILE *f, *p;
+
+	if (!ASSERT_TRUE(fd >= 0, "mkstemp"))
+		return;
+	if (system("python3 -c pass 2>/dev/null") != 0) {
+		test__skip("python3 is missing");
+		close(fd);
+		unlink(path);
+		return;
+	}
+	f = fdopen(fd, "w");
+	fill_report(&r, &tg);
+	ASSERT_EQ(output__json(f, &r), 0, "output__json");
+	fclose(f);
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c 'import json,sys; lines=open(\"%s\").read().splitlines(); assert len(lines)==1; "
+		 "d=json.loads(lines[0]); m=d[\"memory\"]; s=m[\"sites\"]; "
+		 "print(d[\"version\"], d[\"report\"], d[\"final\"], d[\"targets\"][0][\"comm\"], m[\"outstanding_bytes\"], "
+		 "s[0][\"bytes\"], s[0][\"trend\"], s[0][\"stack\"][0][\"func\"], s[0][\"stack\"][0][\"line\"], "
+		 "s[1][\"oldest_age_s\"], s[1][\"truncated\"], s[1][\"stack\"][0][\"func\"], "
+		 "d[\"drops\"][\"missed_returns\"], d[\"drops\"][\"allocs_untracked\"], d[\"time\"])'", path);
+	p = popen(cmd, "r");
+	if (p) {
+		if (!fgets(out, sizeof(out), p))
+			out[0] = 0;
+		pclose(p);
+	}
+	ASSERT_STREQ(out, "1 3 True srv \"x\" 4300 300 growing load_dataset 42 None True None 7 0 2023-11-14T22:13:20Z\n",
+		     "json fields");
+	report__free_sites(&r);
+	unlink(path);
+}
+
+static void test_text_report(void)
+{
+	struct lt_report r;
+	struct lt_target tg;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	fill_report(&r, &tg);
+	ASSERT_EQ(output__text(f, &r), 0, "output__text");
+	fclose(f);
+	ASSERT_TRUE(strstr(buf, "leaktrace report 3 (final)") != NULL, "header");
+	ASSERT_TRUE(strstr(buf, "MEMORY: 4300 bytes") != NULL, "totals");
+	ASSERT_TRUE(strstr(buf, "load_dataset+0x12 (job.c:42) [/usr/bin/server]") != NULL, "frame line");
+	ASSERT_TRUE(strstr(buf, "300 bytes (300 B) in 3 allocations, +100 since last, growing, oldest 9.5 s") != NULL,
+		    "site line");
+	ASSERT_TRUE(strstr(buf, "DROPS: missed_returns=7") != NULL, "drops");
+	free(buf);
+	report__free_sites(&r);
+}
+
+static const struct test_case tests[] = {
+	TEST_CASE(test_trend_new_until_min_samples),
+	TEST_CASE(test_trend_steady_leak_grows),
+	TEST_CASE(test_trend_capped_cache_levels_off),
+	TEST_CASE(test_trend_noise_is_stable),
+	TEST_CASE(test_trend_noisy_leak_still_grows),
+	TEST_CASE(test_trend_shrinking),
+	TEST_CASE(test_trend_tab_series_and_delta),
+	TEST_CASE(test_sort_by_size_growth_age),
+	TEST_CASE(test_json_is_valid_and_complete),
+	TEST_CASE(test_text_report),
+};
+
+int main(int argc, char **argv)
+{
+	return test__main(argc, argv, tests, sizeof(tests) / sizeof(tests[0]));
+}
