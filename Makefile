@@ -28,7 +28,10 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(WARN) -I$(OUTPUT) -Isrc -Ibpf -MMD -MP \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 ifeq ($(STATIC),1)
-LIBS := -static $(shell $(PKG_CONFIG) --static --libs $(PKGS) 2>/dev/null) -llzma -lbz2 -lstdc++ -lm -lpthread
+# libdw.a/libelf.a need liblzma, libbz2 and (elfutils >= 0.189) libzstd; an
+# archive only adds what is used. libstdc++ gives __cxa_demangle.
+LIBS := -static $(shell $(PKG_CONFIG) --static --libs $(PKGS) 2>/dev/null) -llzma -lbz2 \
+	$(if $(wildcard /usr/lib/*/libzstd.a /usr/lib/libzstd.a),-lzstd) -lstdc++ -lm -lpthread
 else
 LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lstdc++ -lm -lpthread
 endif
@@ -50,7 +53,7 @@ TGT_BINS := $(patsubst %.c,%,$(TGT_C)) $(patsubst %.cc,%,$(TGT_CXX)) \
 	tests/targets/leaker_static tests/targets/leaker_nopvalloc examples/demo
 
 .DELETE_ON_ERROR:
-.PHONY: all deps demo check test unit integration bench vmlinux install clean targets
+.PHONY: all deps demo check test unit integration bench vmlinux install clean targets vmtest
 
 all: leaktrace
 
@@ -80,10 +83,28 @@ $(OUTPUT)/libleaktrace.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-leaktrace: $(OUTPUT)/src/main.o $(OUTPUT)/libleaktrace.a
+# Relink when STATIC changes: $(OUTPUT)/link.mode holds the last link's mode.
+LINK_MODE := $(if $(filter 1,$(STATIC)),static,dynamic)
+$(OUTPUT)/link.mode: FORCE | $(OUTPUT)
+	$(Q)[ "$$(cat $@ 2>/dev/null)" = $(LINK_MODE) ] || echo $(LINK_MODE) > $@
+
+LEAKTRACE_BIN ?= leaktrace
+$(LEAKTRACE_BIN): $(OUTPUT)/src/main.o $(OUTPUT)/libleaktrace.a $(OUTPUT)/link.mode
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@ 2> $(OUTPUT)/link.log || { cat $(OUTPUT)/link.log; exit 1; }
-	$(Q)grep -v -e 'dlopen' -e 'statically linked' -e 'In function' $(OUTPUT)/link.log >&2 || true
+	$(Q)$(CC) $(CFLAGS) $(filter-out %/link.mode,$^) $(LIBS) -o $@ 2> $(OUTPUT)/link.log \
+		|| { cat $(OUTPUT)/link.log; exit 1; }
+	$(Q)grep -v -i -e 'dlopen' -e 'statically linked' -e 'in function' $(OUTPUT)/link.log >&2 || true
+
+# ./leaktrace-static: the static binary beside the dynamic one, from objects
+# of its own in $(STATIC_OUTPUT), so that neither build clobbers the other.
+STATIC_OUTPUT ?= .output-static
+ifneq ($(LEAKTRACE_BIN),leaktrace-static)
+leaktrace-static: FORCE
+	$(Q)$(MAKE) --no-print-directory STATIC=1 OUTPUT=$(STATIC_OUTPUT) \
+		LEAKTRACE_BIN=leaktrace-static leaktrace-static
+endif
+
+FORCE:
 
 $(OUTPUT)/tests/test.o: tests/unit/test.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
@@ -121,7 +142,7 @@ test: leaktrace unit targets
 	$(Q)tests/run.sh
 
 check: deps
-	$(Q)$(MAKE) --no-print-directory all unit targets
+	$(Q)$(MAKE) --no-print-directory all leaktrace-static unit targets
 	$(Q)tests/run.sh
 
 demo: deps
@@ -131,6 +152,11 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory leaktrace
 	$(Q)bench/run.sh
+
+# Boot Debian's 6.1 cloud kernel under qemu (TCG) and run tests/vm there.
+vmtest: deps
+	$(Q)$(MAKE) --no-print-directory leaktrace-static targets
+	$(Q)tests/vm/run.sh
 
 vmlinux:
 	$(call msg,GEN,vmlinux/$(ARCH)/vmlinux.h)
@@ -142,6 +168,6 @@ install: leaktrace
 
 clean:
 	$(call msg,CLEAN,)
-	$(Q)rm -rf $(OUTPUT) leaktrace $(TGT_BINS)
+	$(Q)rm -rf $(OUTPUT) $(STATIC_OUTPUT) leaktrace leaktrace-static $(TGT_BINS)
 
 -include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/src/*.d)

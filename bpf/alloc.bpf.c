@@ -12,6 +12,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "leaktrace.h"
+#define LT_COMMON_OWNER
 #include "common.bpf.h"
 
 struct {
@@ -29,13 +30,6 @@ struct {
 	__type(value, struct lt_site_val);
 	__uint(max_entries, 1 << 16);
 } sites SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, LT_MAX_STACK_DEPTH * sizeof(__u64));
-	__uint(max_entries, 1 << 15);
-} stacks SEC(".maps");
 
 /* tgid -> bpf_ktime_get_ns() when the executable's entry point ran (-c). */
 struct {
@@ -223,17 +217,11 @@ int BPF_KPROBE(lt_alloc_entry)
 	e->has_ret = !!(cookie & LT_COOKIE_HAS_RET);
 	if (depth == 0) {
 		/* Outermost: this call owns the allocation, so it takes the stack. */
-		__u64 caller = 0;
-		long sid;
+		struct lt_site_key sk;
 
-		bpf_probe_read_user(&caller, sizeof(caller), (void *)sp);
-		sid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-		if (sid == -EEXIST)
-			drop(LT_DROP_STACK_COLLISIONS);
-		else if (sid < 0)
-			drop(LT_DROP_STACK_ERRORS);
-		e->caller = caller;
-		e->stack_id = sid;
+		take_site(ctx, tgid, &sk);
+		e->caller = sk.caller;
+		e->stack_id = sk.stack_id;
 	} else {
 		e->caller = 0;
 		e->stack_id = -1;

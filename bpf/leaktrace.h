@@ -32,6 +32,13 @@ enum lt_func {
 	LT_FN_NEW,		/* operator new / new[] and variants: size in rdi */
 	LT_FN_DELETE,		/* operator delete / delete[] and variants: ptr in rdi */
 	LT_FN_START,		/* the executable's entry point: constructors of libraries are done */
+	/* threads */
+	LT_FN_PTHREAD_CREATE,
+	LT_FN_PTHREAD_JOIN,	/* join, tryjoin_np, timedjoin_np, clockjoin_np: (pthread_t, ...) -> 0 */
+	LT_FN_PTHREAD_DETACH,
+	LT_FN_ATTR_INIT,
+	LT_FN_ATTR_SETDETACHSTATE,
+	LT_FN_ATTR_SETSTACKSIZE,
 	LT_FN__MAX,
 };
 
@@ -45,6 +52,7 @@ enum lt_drop {
 	LT_DROP_SITES_FULL,		/* site totals map full */
 	LT_DROP_RINGBUF_LOST,		/* ring buffer full */
 	LT_DROP_UNMATCHED_RETURNS,	/* return with no in-flight entry */
+	LT_DROP_THREADS_UNTRACKED,	/* thread map full */
 	LT_DROP__MAX,
 };
 
@@ -97,6 +105,53 @@ struct lt_inflight {
 	struct lt_inflight_ent ent[LT_INFLIGHT_DEPTH];
 };
 _Static_assert(sizeof(struct lt_inflight) == 8 + 48 * LT_INFLIGHT_DEPTH, "lt_inflight layout");
+
+/* A thread made by a tracked pthread_create. */
+enum lt_thread_state { LT_THREAD_LIVE = 1, LT_THREAD_EXITED = 2 };
+
+struct lt_thread_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 pthread;		/* pthread_t: unique among a process's live and unjoined threads */
+};
+_Static_assert(sizeof(struct lt_thread_key) == 16, "lt_thread_key layout");
+
+struct lt_thread {
+	struct lt_site_key site;
+	__u64 start_routine;
+	__u64 start_ns;
+	__u64 exit_ns;
+	__u64 stacksize;	/* from pthread_attr_setstacksize; 0: the default */
+	__u32 tid;
+	__u32 state;		/* enum lt_thread_state */
+	__u32 detached;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct lt_thread) == 64, "lt_thread layout");
+
+/* A pthread_create between its entry and its return. */
+struct lt_tcreate {
+	struct lt_site_key site;
+	__u64 thread_ptr;	/* pthread_t *, written by pthread_create */
+	__u64 start_routine;
+	__u64 stacksize;
+	__u64 ts;
+	__u32 child_tid;	/* from sched_process_fork */
+	__u32 detached;
+};
+_Static_assert(sizeof(struct lt_tcreate) == 56, "lt_tcreate layout");
+
+struct lt_attr_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 attr;
+};
+
+struct lt_attr_val {
+	__u64 stacksize;
+	__u32 detached;
+	__u32 pad;
+};
 
 /* bpf_cookie layout: low 8 bits func, bit 8 "this is a return probe". */
 #define LT_COOKIE_RET		(1u << 8)

@@ -1,10 +1,12 @@
 #!/bin/sh
 # Install what leaktrace needs to build and test, on Debian/Ubuntu. Idempotent.
+# golang-go is for the tests only: they read pprof output with `go tool pprof`.
 # --if-missing: do nothing (not even apt-get update) when everything is there.
 set -eu
 
 PKGS="clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libcapstone-dev \
-pkg-config make gcc g++ libc6-dev python3 util-linux libjemalloc2 binutils"
+pkg-config make gcc g++ libc6-dev python3 util-linux libjemalloc2 binutils \
+libzstd-dev liblzma-dev libbz2-dev busybox-static qemu-system-x86 golang-go"
 
 missing=""
 for p in $PKGS; do

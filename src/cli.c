@@ -28,6 +28,9 @@ static const char doc[] =
 "  leaktrace -p 1234 5 6              six reports, 5 s apart\n"
 "  leaktrace -c './server --port 80'  start a command and trace it from exec\n"
 "  leaktrace -p 1234 --format json -o leaks.jsonl\n"
+"  leaktrace -p 1234 --once 30 --format pprof -o heap.pb.gz\n"
+"  leaktrace -p 1234 --format json,folded -o leaks.jsonl,leaks.folded\n"
+"  leaktrace -p 1234 --format pprof -o heap.%n.pb.gz 60 10\n"
 "\n"
 "Exit status: 0 success, 1 error, 2 usage error, 3 --fail-on-leak found a\n"
 "growing site.";
@@ -62,14 +65,14 @@ static const struct argp_option options[] = {
 
 	{ NULL, 0, NULL, 0, "Report:", 3 },
 	{ "once", OPT_ONCE, "SECS", 0, "Trace SECS seconds, print one final report, exit", 3 },
-	{ "top", 'T', "N", 0, "Sites per tracker (default 10; 0 = all)", 3 },
+	{ "top", 'T', "N", 0, "Sites per tracker (default 10, or 0 when every format is folded or pprof; 0 = all)", 3 },
 	{ "sort", OPT_SORT, "KEY", 0, "Order sites by size (default), growth or age", 3 },
 	{ "min-age", OPT_MIN_AGE, "SECS", 0, "Only count allocations older than SECS", 3 },
 	{ "min-size", OPT_MIN_SIZE, "BYTES", 0, "Only count allocations of at least BYTES", 3 },
 	{ "max-size", OPT_MAX_SIZE, "BYTES", 0, "Only count allocations of at most BYTES", 3 },
-	{ "format", OPT_FORMAT, "FMT", 0, "text (default) or json (JSON Lines, one object per report)", 3 },
-	{ "output", 'o', "FILE", 0, "Write reports to FILE instead of stdout", 3 },
-	{ "fail-on-leak", OPT_FAIL_ON_LEAK, NULL, 0, "Exit 3 if the final report shows a growing site", 3 },
+	{ "format", OPT_FORMAT, "LIST", 0, "text (default), json (JSON Lines), folded (flame graph stacks), pprof (gzip'ed profile.proto; needs -o); several with commas", 3 },
+	{ "output", 'o', "FILE[,FILE...]", 0, "One file per --format item, in order ('-': stdout; items left out go to stdout, at most one). %n in a name is the report number", 3 },
+	{ "fail-on-leak", OPT_FAIL_ON_LEAK, NULL, 0, "Exit 3 if the final report has a growing site (any, also beyond -T)", 3 },
 
 	{ NULL, 0, NULL, 0, "Diagnostics:", 4 },
 	{ "verbose", 'v', NULL, 0, "More output: -v probes and progress, -vv libbpf debug, -vvv verifier log", 4 },
@@ -181,6 +184,43 @@ static int parse_list(const char *opt, const char *arg, const char *const *names
 	return err;
 }
 
+/* --format LIST: the formats in their order (the order -o pairs with). */
+static int parse_formats(const char *arg, struct lt_opts *o)
+{
+	static const char *const names[] = { "text", "json", "folded", "pprof" };
+	static const enum lt_format fmts[] = { LT_FMT_TEXT, LT_FMT_JSON, LT_FMT_FOLDED, LT_FMT_PPROF };
+	char *copy = strdup(arg), *tok, *save = NULL;
+	int err = 0;
+
+	if (!copy)
+		return ENOMEM;
+	o->nouts = 0;
+	o->formats = 0;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int i;
+
+		for (i = 0; i < LT_MAX_FORMATS; i++)
+			if (strcmp(tok, names[i]) == 0)
+				break;
+		if (i == LT_MAX_FORMATS) {
+			err = bad_value("--format", arg, "expected text, json, folded or pprof");
+			break;
+		}
+		if (o->formats & fmts[i]) {
+			err = bad_value("--format", arg, "a format is given twice");
+			break;
+		}
+		o->formats |= fmts[i];
+		o->outs[o->nouts].format = fmts[i];
+		o->outs[o->nouts].path = NULL;
+		o->nouts++;
+	}
+	if (!err && !o->nouts)
+		err = bad_value("--format", arg, "empty list");
+	free(copy);
+	return err;
+}
+
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct lt_opts *o = state->input;
@@ -203,6 +243,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'T':
 		err = parse_u64("-T", arg, 0, INT_MAX, &u);
 		o->top = (int)u;
+		o->top_set = true;
 		break;
 	case 'o':
 		if (!*arg)
@@ -232,22 +273,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		err = parse_u64("--max-stacks", arg, 64, 1 << 20, &u);
 		o->max_stacks = (uint32_t)u;
 		break;
-	case OPT_FORMAT: {
-		static const char *const names[] = { "text", "json" };
-		static const unsigned bits[] = { LT_FMT_TEXT, LT_FMT_JSON };
-
-		err = parse_list("--format", arg, names, bits, 2, &o->formats);
-		if (!err && (o->formats & (o->formats - 1)))
-			err = bad_value("--format", arg, "give one format");
+	case OPT_FORMAT:
+		err = parse_formats(arg, o);
 		break;
-	}
 	case OPT_TRACK: {
 		static const char *const names[] = { "mem", "threads", "timers" };
 		static const unsigned bits[] = { LT_TRACK_MEM, LT_TRACK_THREADS, LT_TRACK_TIMERS };
 
 		err = parse_list("--track", arg, names, bits, 3, &o->track);
-		if (!err && (o->track & ~LT_TRACK_MEM))
-			err = bad_value("--track", arg, "only 'mem' is available in this build");
+		if (!err && (o->track & LT_TRACK_TIMERS))
+			err = bad_value("--track", arg, "'timers' is not available in this build yet");
 		break;
 	}
 	case OPT_SORT:
@@ -290,6 +325,68 @@ static int usage_error(const char *msg)
 	return 2;
 }
 
+/*
+ * Pair the -o list with the --format list, in order: the i-th file gets the
+ * i-th format; "-" is stdout; formats left without a file go to stdout. At
+ * most one format may go to stdout, and never pprof (binary). More files
+ * than formats, an empty name or a file named twice is a usage error.
+ */
+static int assign_outputs(struct lt_opts *o)
+{
+	char msg[160];
+	int n = 0, nstdout = 0;
+
+	if (o->nouts == 0) {
+		o->outs[0].format = LT_FMT_TEXT;
+		o->outs[0].path = NULL;
+		o->nouts = 1;
+		o->formats = LT_FMT_TEXT;
+	}
+	if (o->output) {
+		char *copy = strdup(o->output), *p = copy, *item;
+
+		if (!copy)
+			return usage_error("out of memory");
+		while ((item = strsep(&p, ",")) != NULL) {
+			if (!*item) {
+				free(copy);
+				return usage_error("-o: empty file name in the list");
+			}
+			if (n < o->nouts && strcmp(item, "-") != 0)
+				o->outs[n].path = strdup(item);
+			n++;
+		}
+		free(copy);
+		if (n > o->nouts) {
+			snprintf(msg, sizeof(msg), "-o names %d files for %d format%s: give one file per --format item",
+				 n, o->nouts, o->nouts == 1 ? "" : "s");
+			return usage_error(msg);
+		}
+	}
+	for (int i = 0; i < o->nouts; i++) {
+		for (int j = 0; j < i; j++) {
+			if (o->outs[i].path && o->outs[j].path && !strcmp(o->outs[i].path, o->outs[j].path)) {
+				snprintf(msg, sizeof(msg), "-o: '%.100s' is given for two formats", o->outs[i].path);
+				return usage_error(msg);
+			}
+		}
+		if (o->outs[i].path)
+			continue;
+		if (o->outs[i].format == LT_FMT_PPROF)
+			return usage_error("--format pprof writes binary: give it a file with -o");
+		nstdout++;
+	}
+	if (nstdout > 1) {
+		snprintf(msg, sizeof(msg), "%d formats would share stdout: give -o one file per format ('-' for stdout)",
+			 nstdout);
+		return usage_error(msg);
+	}
+	/* a profile is whole unless -T says otherwise */
+	if (!o->top_set && !(o->formats & (LT_FMT_TEXT | LT_FMT_JSON)))
+		o->top = 0;
+	return 0;
+}
+
 int cli__parse(int argc, char **argv, struct lt_opts *o)
 {
 	static const struct argp argp = { options, parse_opt, args_doc, doc };
@@ -301,7 +398,7 @@ int cli__parse(int argc, char **argv, struct lt_opts *o)
 	o->top = 10;
 	o->max_size = UINT64_MAX;
 	o->formats = LT_FMT_TEXT;
-	o->track = LT_TRACK_MEM;
+	o->track = LT_TRACK_MEM | LT_TRACK_THREADS;
 	o->max_allocs = 1000000;
 	o->max_stacks = 32768;
 
@@ -339,7 +436,7 @@ int cli__parse(int argc, char **argv, struct lt_opts *o)
 		return usage_error("-a (system-wide) is not available in this build yet");
 	if (o->min_size > o->max_size)
 		return usage_error("--min-size is larger than --max-size");
-	return 0;
+	return assign_outputs(o);
 }
 
 void cli__free(struct lt_opts *o)
@@ -348,4 +445,9 @@ void cli__free(struct lt_opts *o)
 	free(o->output);
 	free(o->allocator);
 	o->command = o->output = o->allocator = NULL;
+	for (int i = 0; i < o->nouts; i++) {
+		free(o->outs[i].path);
+		o->outs[i].path = NULL;
+	}
+	o->nouts = 0;
 }

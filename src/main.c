@@ -16,6 +16,7 @@
 #include "opts.h"
 #include "plan.h"
 #include "report.h"
+#include "sink.h"
 #include "tracer.h"
 #include "util.h"
 
@@ -34,45 +35,10 @@ static void on_sigchld(int sig)
 	(void)sig;
 }
 
-static FILE *open_output(const char *path)
-{
-	struct stat st;
-	int fd;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		fprintf(stderr, "leaktrace: cannot open %s for writing: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
-		fprintf(stderr, "leaktrace: refusing to write %s: not a regular file owned by you\n", path);
-		close(fd);
-		return NULL;
-	}
-	if (ftruncate(fd, 0)) {
-		fprintf(stderr, "leaktrace: cannot truncate %s: %s\n", path, strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	return fdopen(fd, "w");
-}
-
-static int emit(FILE *out, const struct lt_opts *o, struct lt_report *r)
-{
-	int err = 0;
-
-	if (o->formats & LT_FMT_JSON)
-		err = output__json(out, r);
-	else
-		err = output__text(out, r);
-	if (err)
-		fprintf(stderr, "leaktrace: cannot write the report: %s\n", strerror(-err));
-	return err;
-}
-
+/* Every site of the report counts, also those that -T leaves out. */
 static bool any_growing(const struct lt_report *r)
 {
-	for (int i = 0; i < r->nsites; i++)
+	for (int i = 0; i < r->nsites_total; i++)
 		if (r->sites[i].trend == LT_TREND_GROWING)
 			return true;
 	return false;
@@ -205,7 +171,7 @@ int main(int argc, char **argv)
 	struct lt_opts o;
 	struct tracer *t = NULL;
 	struct child child = { .pid = -1, .go_fd = -1 };
-	FILE *out = stdout;
+	struct sinks *out = NULL;
 	wordexp_t we = {};
 	bool have_we = false;
 	int ret = 1, err, nreports = 0, nprobes = 0;
@@ -245,12 +211,9 @@ int main(int argc, char **argv)
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (o.output) {
-		out = open_output(o.output);
-		if (!out)
-			goto out;
-		setvbuf(out, NULL, _IOLBF, 0);
-	}
+	out = sinks__open(&o);
+	if (!out)
+		goto out;
 
 	t = tracer__new(&o);
 	if (!t)
@@ -271,7 +234,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "leaktrace: cannot run '%s': %s\n", we.we_wordv[0], strerror(-err));
 			goto out;
 		}
-		err = plan__predict(exe, o.allocator, &plan);
+		err = plan__predict(exe, o.allocator, o.track, &plan);
+		if (err == -ENOENT && plan.no_malloc && plan.nprobes > 0) {
+			fprintf(stderr, "leaktrace: warning: %s: %s; tracing threads and timers only\n",
+				exe, plan_error(err));
+			err = 0;
+		}
 		if (err) {
 			fprintf(stderr, "leaktrace: %s: %s\n", exe, plan_error(err));
 			plan__free(&plan);
@@ -293,8 +261,13 @@ int main(int argc, char **argv)
 			struct lt_plan plan;
 			char comm[16];
 
-			err = plan__live(o.pids[i], o.allocator, &plan);
+			err = plan__live(o.pids[i], o.allocator, o.track, &plan);
 			util__comm(o.pids[i], comm, sizeof(comm));
+			if (err == -ENOENT && plan.no_malloc && plan.nprobes > 0) {
+				fprintf(stderr, "leaktrace: warning: pid %d (%s): %s; tracing threads and timers only\n",
+					o.pids[i], comm, plan_error(err));
+				err = 0;
+			}
 			if (err) {
 				if (!util__pid_alive(o.pids[i]))
 					fprintf(stderr, "leaktrace: pid %d exited during attach\n", o.pids[i]);
@@ -412,7 +385,7 @@ int main(int argc, char **argv)
 			nreports++;
 			final = o.count && nreports >= o.count;
 			if (tracer__report(t, &r, final) == 0) {
-				emit(out, &o, &r);
+				sinks__emit(out, &r);
 				leak_seen = any_growing(&r);
 			}
 			report__free_sites(&r);
@@ -429,7 +402,7 @@ int main(int argc, char **argv)
 				util__log(1, "the target exited; printing the final report\n");
 			tracer__sample(t);
 			if (tracer__report(t, &r, true) == 0) {
-				emit(out, &o, &r);
+				sinks__emit(out, &r);
 				leak_seen = any_growing(&r);
 			}
 			report__free_sites(&r);
@@ -451,8 +424,7 @@ out:
 	}
 	if (have_we)
 		wordfree(&we);
-	if (out && out != stdout)
-		fclose(out);
+	sinks__close(out);
 	cli__free(&o);
 	return ret;
 }

@@ -15,6 +15,14 @@ enum lt_format {
 	LT_FMT_PPROF = 1 << 3,
 };
 
+#define LT_MAX_FORMATS 4
+
+/* One output: a --format item and where it goes (-o item, or stdout). */
+struct lt_out {
+	enum lt_format format;
+	char *path;		/* NULL: stdout; may hold %n (the report number) */
+};
+
 enum lt_sort { LT_SORT_SIZE, LT_SORT_GROWTH, LT_SORT_AGE };
 
 enum lt_track {
@@ -32,11 +40,14 @@ struct lt_opts {
 	long count;		/* number of periodic reports; 0 = until stopped */
 	double once;		/* --once SECS; 0 = off */
 	int top;		/* -T; 0 = all */
+	bool top_set;		/* -T was given */
 	enum lt_sort sort;
 	double min_age;
 	uint64_t min_size, max_size;
 	unsigned formats;	/* enum lt_format bits */
-	char *output;		/* -o */
+	char *output;		/* -o as given */
+	struct lt_out outs[LT_MAX_FORMATS];	/* --format items in order, paired with -o */
+	int nouts;
 	unsigned track;		/* enum lt_track bits */
 	char *allocator;	/* --allocator PATH */
 	uint64_t max_allocs;

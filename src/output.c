@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Report writers: text for people, JSON Lines for tools (DESIGN §4 contract). */
+/*
+ * Report writers: text for people, JSON Lines for tools (DESIGN §4 contract),
+ * folded stacks for flame graphs. pprof is in pprof.c.
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -28,26 +31,56 @@ const char *drop__name(int idx)
 		[LT_DROP_SITES_FULL] = "sites_full",
 		[LT_DROP_RINGBUF_LOST] = "ringbuf_lost",
 		[LT_DROP_UNMATCHED_RETURNS] = "unmatched_returns",
+		[LT_DROP_THREADS_UNTRACKED] = "threads_untracked",
 	};
 
 	return idx >= 0 && idx < LT_DROP__MAX ? names[idx] : "unknown";
 }
 
+void report__free_frames(struct lt_frame *st, int n)
+{
+	for (int j = 0; j < n; j++) {
+		free(st[j].func);
+		free(st[j].file);
+		free(st[j].module);
+		free(st[j].build_id);
+	}
+	free(st);
+}
+
 void report__free_sites(struct lt_report *r)
 {
-	for (int i = 0; i < r->nsites; i++) {
-		struct lt_mem_site *s = &r->sites[i];
-
-		for (int j = 0; j < s->nstack; j++) {
-			free(s->stack[j].func);
-			free(s->stack[j].file);
-			free(s->stack[j].module);
-		}
-		free(s->stack);
-	}
+	for (int i = 0; i < r->nsites; i++)
+		report__free_frames(r->sites[i].stack, r->sites[i].nstack);
 	free(r->sites);
 	r->sites = NULL;
 	r->nsites = 0;
+	for (int i = 0; i < r->ntsites; i++) {
+		report__free_frames(r->tsites[i].stack, r->tsites[i].nstack);
+		free(r->tsites[i].start_routine);
+	}
+	free(r->tsites);
+	r->tsites = NULL;
+	r->ntsites = 0;
+}
+
+static int thread_cmp(const void *pa, const void *pb)
+{
+	const struct lt_thread_site *a = pa, *b = pb;
+	int ca = a->live + a->exited_unjoined, cb = b->live + b->exited_unjoined;
+
+	if (ca != cb)
+		return cb - ca;
+	if (a->exited_unjoined != b->exited_unjoined)
+		return b->exited_unjoined - a->exited_unjoined;
+	if (a->pid != b->pid)
+		return a->pid - b->pid;
+	return a->key.caller < b->key.caller ? -1 : a->key.caller > b->key.caller;
+}
+
+void report__sort_threads(struct lt_thread_site *sites, int n)
+{
+	qsort(sites, n, sizeof(*sites), thread_cmp);
 }
 
 static enum lt_sort sort_key;
@@ -166,6 +199,30 @@ int output__text(FILE *f, const struct lt_report *r)
 		}
 	}
 
+	if (r->has_threads) {
+		fprintf(f, "THREADS: %d live and %d exited-unjoined from tracked creation sites; %d threads running in all, %d of them from before the attach; %d site%s",
+			r->threads_live, r->threads_exited_unjoined, r->threads_total_live,
+			r->threads_preexisting, r->ntsites_total, r->ntsites_total == 1 ? "" : "s");
+		if (r->ntsites < r->ntsites_total)
+			fprintf(f, ", top %d shown", r->ntsites);
+		fprintf(f, "\n");
+		for (i = 0; i < r->ntsites; i++) {
+			const struct lt_thread_site *s = &r->tsites[i];
+
+			fmt_bytes(b1, sizeof(b1), (int64_t)s->stack_bytes);
+			fprintf(f, "  #%d %d live, %d exited-unjoined (%s%d since last), %s, start routine %s, stacks ~%s",
+				i + 1, s->live, s->exited_unjoined, s->delta >= 0 ? "+" : "", s->delta,
+				trend__name(s->trend), s->start_routine ? s->start_routine : "?", b1);
+			if (s->oldest_age_s >= 0)
+				fprintf(f, ", oldest %.1f s", s->oldest_age_s);
+			fprintf(f, " — pid %d (%s)%s%s\n", s->pid, s->comm,
+				s->libc_internal ? " [libc internal]" : "",
+				s->truncated ? " [stack truncated]" : "");
+			for (int j = 0; j < s->nstack; j++)
+				text_frame(f, &s->stack[j]);
+		}
+	}
+
 	bool any = false;
 
 	for (i = 0; i < LT_DROP__MAX; i++)
@@ -273,6 +330,31 @@ int output__json(FILE *f, const struct lt_report *r)
 		fputs("]}", f);
 	}
 
+	if (r->has_threads) {
+		fprintf(f, ",\"threads\":{\"live\":%d,\"exited_unjoined\":%d,\"total_live\":%d,\"preexisting\":%d,\"sites_total\":%d,\"sites\":[",
+			r->threads_live, r->threads_exited_unjoined, r->threads_total_live,
+			r->threads_preexisting, r->ntsites_total);
+		for (i = 0; i < r->ntsites; i++) {
+			const struct lt_thread_site *s = &r->tsites[i];
+
+			fprintf(f, "%s{\"pid\":%d,\"comm\":", i ? "," : "", s->pid);
+			json_str(f, s->comm);
+			fprintf(f, ",\"live\":%d,\"exited_unjoined\":%d,\"delta\":%d,\"start_routine\":",
+				s->live, s->exited_unjoined, s->delta);
+			json_str(f, s->start_routine);
+			fputs(",\"oldest_age_s\":", f);
+			if (s->oldest_age_s >= 0)
+				json_num(f, s->oldest_age_s);
+			else
+				fputs("null", f);
+			fprintf(f, ",\"stack_bytes\":%" PRIu64 ",\"libc_internal\":%s,\"trend\":\"%s\",",
+				s->stack_bytes, s->libc_internal ? "true" : "false", trend__name(s->trend));
+			json_stack(f, s->stack, s->nstack);
+			fprintf(f, ",\"truncated\":%s}", s->truncated ? "true" : "false");
+		}
+		fputs("]}", f);
+	}
+
 	fputs(",\"drops\":{", f);
 	for (i = 0; i < LT_DROP__MAX; i++)
 		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", drop__name(i), r->drops[i]);
@@ -282,6 +364,53 @@ int output__json(FILE *f, const struct lt_report *r)
 		json_str(f, r->hooks);
 	}
 	fputs("}\n", f);
+	fflush(f);
+	return ferror(f) ? -EIO : 0;
+}
+
+/* A frame name for folded output: ';' separates frames and '\n' lines. */
+static void folded_name(FILE *f, const char *s)
+{
+	if (!s || !*s) {
+		fputs("??", f);
+		return;
+	}
+	for (; *s; s++) {
+		char c = *s;
+
+		if (c == ';')
+			c = ':';
+		else if (c == '\n' || c == '\r')
+			c = ' ';
+		fputc(c, f);
+	}
+}
+
+/*
+ * One line per memory site: "comm;outer;...;inner bytes", frames outermost
+ * first, "??" for a frame without a function name. Inlined frames are frames
+ * of their own. A stack whose walk stopped early gets "[truncated]" as its
+ * outermost frame, so that it does not pose as a whole stack. Sites holding
+ * no bytes are left out (they add nothing to a flame graph).
+ */
+int output__folded(FILE *f, const struct lt_report *r)
+{
+	if (r->has_mem) {
+		for (int i = 0; i < r->nsites; i++) {
+			const struct lt_mem_site *s = &r->sites[i];
+
+			if (s->bytes <= 0)
+				continue;
+			folded_name(f, s->comm);
+			if (s->truncated)
+				fputs(";[truncated]", f);
+			for (int j = s->nstack - 1; j >= 0; j--) {
+				fputc(';', f);
+				folded_name(f, s->stack[j].func);
+			}
+			fprintf(f, " %" PRId64 "\n", s->bytes);
+		}
+	}
 	fflush(f);
 	return ferror(f) ? -EIO : 0;
 }

@@ -10,15 +10,18 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "elfsym.h"
+#include "opts.h"
 #include "plan.h"
 #include "procmaps.h"
 #include "util.h"
 
-static const struct tracked {
+struct tracked {
 	const char *name;
 	enum lt_func func;
 	unsigned flags;
-} mem_syms[] = {
+};
+
+static const struct tracked mem_syms[] = {
 	{ "malloc", LT_FN_MALLOC, LT_PF_RET | LT_PF_REQUIRED },
 	{ "calloc", LT_FN_CALLOC, LT_PF_RET },
 	{ "realloc", LT_FN_REALLOC, LT_PF_RET },
@@ -51,6 +54,28 @@ static const struct tracked {
 	{ "_ZdaPvmSt11align_val_t", LT_FN_DELETE, 0 },
 	{ "_ZdlPvSt11align_val_tRKSt9nothrow_t", LT_FN_DELETE, 0 },
 	{ "_ZdaPvSt11align_val_tRKSt9nothrow_t", LT_FN_DELETE, 0 },
+};
+
+static const struct tracked thread_syms[] = {
+	{ "pthread_create", LT_FN_PTHREAD_CREATE, LT_PF_RET },
+	{ "pthread_join", LT_FN_PTHREAD_JOIN, LT_PF_RET },
+	{ "pthread_tryjoin_np", LT_FN_PTHREAD_JOIN, LT_PF_RET },
+	{ "pthread_timedjoin_np", LT_FN_PTHREAD_JOIN, LT_PF_RET },
+	{ "pthread_clockjoin_np", LT_FN_PTHREAD_JOIN, LT_PF_RET },
+	{ "pthread_detach", LT_FN_PTHREAD_DETACH, 0 },
+	{ "pthread_attr_init", LT_FN_ATTR_INIT, 0 },
+	{ "pthread_attr_setdetachstate", LT_FN_ATTR_SETDETACHSTATE, 0 },
+	{ "pthread_attr_setstacksize", LT_FN_ATTR_SETSTACKSIZE, 0 },
+};
+
+static const struct {
+	const struct tracked *syms;
+	size_t n;
+	enum lt_tracker tracker;
+	unsigned track_bit;
+} trackers[] = {
+	{ mem_syms, sizeof(mem_syms) / sizeof(mem_syms[0]), LT_TRACKER_MEM, LT_TRACK_MEM },
+	{ thread_syms, sizeof(thread_syms) / sizeof(thread_syms[0]), LT_TRACKER_THREADS, LT_TRACK_THREADS },
 };
 
 static int add_module(struct lt_plan *p, const char *path, const char *open_path,
@@ -116,7 +141,7 @@ static bool is_libstdcxx(const struct lt_module *m)
 	return elf_file__defines(m->ef, "__cxa_begin_catch");
 }
 
-static int add_probe(struct lt_plan *p, const struct tracked *t, int mod)
+static int add_probe(struct lt_plan *p, const struct tracked *t, enum lt_tracker tracker, int mod)
 {
 	struct lt_module *m = &p->mods[mod];
 	struct elf_sym sym;
@@ -131,7 +156,8 @@ static int add_probe(struct lt_plan *p, const struct tracked *t, int mod)
 
 	/* Same address under another name (aligned_alloc == memalign): probe once. */
 	for (int i = 0; i < p->nprobes; i++) {
-		if (p->probes[i].mod == mod && p->probes[i].vaddr == sym.vaddr) {
+		if (p->probes[i].mod == mod && p->probes[i].vaddr == sym.vaddr &&
+		    p->probes[i].tracker == tracker) {
 			util__log(1, "probe %s: same address as %s in %s, probed once\n",
 				  t->name, p->probes[i].sym, m->path);
 			return 0;
@@ -163,6 +189,7 @@ static int add_probe(struct lt_plan *p, const struct tracked *t, int mod)
 	memset(pr, 0, sizeof(*pr));
 	pr->sym = t->name;
 	pr->func = t->func;
+	pr->tracker = tracker;
 	pr->mod = mod;
 	pr->vaddr = sym.vaddr;
 	pr->file_off = sym.file_off;
@@ -210,34 +237,44 @@ static int add_start_probe(struct lt_plan *p, int mod)
 }
 
 /* Resolve each tracked symbol to its first definer in lookup order. */
-static int plan_symbols(struct lt_plan *p, int allocator_mod)
+static int plan_symbols(struct lt_plan *p, int allocator_mod, unsigned track)
 {
 	size_t mlen = 0;
+	bool have_malloc = false;
 
 	p->missing[0] = 0;
-	for (size_t i = 0; i < sizeof(mem_syms) / sizeof(mem_syms[0]); i++) {
-		const struct tracked *t = &mem_syms[i];
-		int found = -1, err;
-
-		if (allocator_mod >= 0 && module_defines(&p->mods[allocator_mod], t->name))
-			found = allocator_mod;
-		for (int m = 0; found < 0 && m < p->nmods; m++)
-			if (module_defines(&p->mods[m], t->name))
-				found = m;
-		if (found < 0) {
-			if (t->func != LT_FN_NEW && t->func != LT_FN_DELETE && mlen + strlen(t->name) + 3 < sizeof(p->missing))
-				mlen += snprintf(p->missing + mlen, sizeof(p->missing) - mlen, "%s%s",
-						 mlen ? ", " : "", t->name);
+	for (size_t k = 0; k < sizeof(trackers) / sizeof(trackers[0]); k++) {
+		if (!(track & trackers[k].track_bit))
 			continue;
+		for (size_t i = 0; i < trackers[k].n; i++) {
+			const struct tracked *t = &trackers[k].syms[i];
+			int found = -1, err;
+
+			if (trackers[k].tracker == LT_TRACKER_MEM && allocator_mod >= 0 &&
+			    module_defines(&p->mods[allocator_mod], t->name))
+				found = allocator_mod;
+			for (int m = 0; found < 0 && m < p->nmods; m++)
+				if (module_defines(&p->mods[m], t->name))
+					found = m;
+			if (found < 0) {
+				if (t->func != LT_FN_NEW && t->func != LT_FN_DELETE &&
+				    mlen + strlen(t->name) + 3 < sizeof(p->missing))
+					mlen += snprintf(p->missing + mlen, sizeof(p->missing) - mlen, "%s%s",
+							 mlen ? ", " : "", t->name);
+				continue;
+			}
+			err = add_probe(p, t, trackers[k].tracker, found);
+			if (err && err != -ENOENT)
+				return err;
 		}
-		err = add_probe(p, t, found);
-		if (err && err != -ENOENT)
-			return err;
 	}
 	for (int i = 0; i < p->nprobes; i++)
-		if (p->probes[i].func == LT_FN_MALLOC)
-			return 0;
-	return -ENOENT;
+		have_malloc |= p->probes[i].func == LT_FN_MALLOC;
+	if ((track & LT_TRACK_MEM) && !have_malloc) {
+		p->no_malloc = true;
+		return -ENOENT;
+	}
+	return 0;
 }
 
 /* Order modules as ld.so looks symbols up: exe, LD_PRELOAD, DT_NEEDED breadth-first, then the rest. */
@@ -352,7 +389,7 @@ static int allocator_module(struct lt_plan *p, const char *allocator, const char
 	return add_module(p, allocator, buf, st.st_dev, st.st_ino, false);
 }
 
-int plan__live(int pid, const char *allocator, struct lt_plan *p)
+int plan__live(int pid, const char *allocator, unsigned track, struct lt_plan *p)
 {
 	char path[PATH_MAX], exe[PATH_MAX], root[64], *preload;
 	struct proc_maps *maps;
@@ -404,9 +441,8 @@ int plan__live(int pid, const char *allocator, struct lt_plan *p)
 		err = amod;
 		goto out;
 	}
-	err = plan_symbols(p, amod);
-	if (!err)
-		plan__resolve_addrs(p, pid);
+	err = plan_symbols(p, amod, track);
+	plan__resolve_addrs(p, pid);
 out:
 	procmaps__free(maps);
 	return err;
@@ -486,7 +522,7 @@ static int add_file(struct lt_plan *p, const char *path, bool is_exe)
 	return add_module(p, real, real, st.st_dev, st.st_ino, is_exe);
 }
 
-int plan__predict(const char *exe, const char *allocator, struct lt_plan *p)
+int plan__predict(const char *exe, const char *allocator, unsigned track, struct lt_plan *p)
 {
 	static const char *const defaults = "/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:/lib:/usr/lib";
 	char **dirs = NULL, lib[PATH_MAX];
@@ -528,9 +564,13 @@ int plan__predict(const char *exe, const char *allocator, struct lt_plan *p)
 	amod = allocator_module(p, allocator, "");
 	if (allocator && amod < 0)
 		return amod;
-	err = plan_symbols(p, amod);
-	if (!err && elf_file__interp(p->mods[0].ef))
-		err = add_start_probe(p, 0);
+	err = plan_symbols(p, amod, track);
+	if ((!err || err == -ENOENT) && (track & LT_TRACK_MEM) && elf_file__interp(p->mods[0].ef)) {
+		int e2 = add_start_probe(p, 0);
+
+		if (e2)
+			return e2;
+	}
 	return err;
 }
 

@@ -31,9 +31,12 @@ enum lt_probe_flags {
 	LT_PF_NEW = 1 << 3,		/* operator new: return probe only where new calls no tracked function */
 };
 
+enum lt_tracker { LT_TRACKER_MEM, LT_TRACKER_THREADS, LT_TRACKER_TIMERS, LT_TRACKER__MAX };
+
 struct lt_probe {
 	const char *sym;	/* tracked name (static string) */
 	enum lt_func func;
+	enum lt_tracker tracker;	/* which BPF programs serve it */
 	bool ret;		/* attach a return probe too */
 	int mod;		/* index into plan->mods */
 	uint64_t vaddr;		/* function entry vaddr in the module */
@@ -52,17 +55,23 @@ struct lt_plan {
 	struct lt_probe *probes;
 	int nprobes;
 	char missing[256];	/* tracked functions that no module defines */
+	bool no_malloc;		/* memory was asked for, but nothing defines malloc */
 	int *link_fds;		/* uprobe_multi links */
 	int nlink_fds;
 };
 
-/* Plan for a running process from /proc/PID/maps (files opened via map_files). */
-int plan__live(int pid, const char *allocator, struct lt_plan *p);
+/*
+ * Plan for a running process from /proc/PID/maps (files opened via
+ * map_files). TRACK: enum lt_track bits. Returns 0; -ENOENT when memory is
+ * tracked and nothing defines malloc (p->no_malloc is set and the other
+ * trackers' probes are planned all the same), or another -errno.
+ */
+int plan__live(int pid, const char *allocator, unsigned track, struct lt_plan *p);
 /*
  * Plan for EXE before it is exec'ed: resolve its interpreter's search the
  * way ld.so would (LD_PRELOAD, LD_LIBRARY_PATH, RUNPATH, ld.so.conf, default dirs).
  */
-int plan__predict(const char *exe, const char *allocator, struct lt_plan *p);
+int plan__predict(const char *exe, const char *allocator, unsigned track, struct lt_plan *p);
 /* Runtime addresses of the probes, from the process's maps. */
 void plan__resolve_addrs(struct lt_plan *p, int pid);
 void plan__free(struct lt_plan *p);

@@ -22,6 +22,7 @@ struct lt_frame {
 	char *module;
 	uint64_t module_off;
 	bool inlined;
+	char *build_id;		/* module's GNU build-id as lowercase hex; NULL if unknown */
 };
 
 enum lt_trend { LT_TREND_NEW, LT_TREND_GROWING, LT_TREND_STABLE, LT_TREND_SHRINKING };
@@ -39,6 +40,23 @@ struct lt_mem_site {
 	int nstack;
 	bool truncated;
 	bool before_start;	/* first block made before the executable's entry point ran */
+};
+
+struct lt_thread_site {
+	struct lt_site_key key;
+	int pid;
+	char comm[16];
+	int live;
+	int exited_unjoined;
+	int delta;		/* change of live + exited_unjoined since the last report */
+	double oldest_age_s;
+	char *start_routine;	/* symbolized; NULL if unknown */
+	uint64_t stack_bytes;	/* estimated stack reservation of these threads */
+	enum lt_trend trend;
+	struct lt_frame *stack;
+	int nstack;
+	bool truncated;
+	bool libc_internal;	/* created by libc itself (timer helper, aio, getaddrinfo_a) */
 };
 
 struct lt_target {
@@ -61,11 +79,21 @@ struct lt_report {
 	int nsites;
 	int nsites_total;		/* before top-N */
 
+	bool has_threads;
+	int threads_live, threads_exited_unjoined;
+	int threads_total_live;		/* every thread of the targets, from /proc */
+	int threads_preexisting;	/* existed before the attach: not attributed */
+	struct lt_thread_site *tsites;	/* sorted by count, top-N applied */
+	int ntsites, ntsites_total;
+
 	uint64_t drops[LT_DROP__MAX];
 	const char *hooks;		/* short description of the hooks in use */
 };
 
+/* Free the sites of every section (not r->targets). */
 void report__free_sites(struct lt_report *r);
+void report__free_frames(struct lt_frame *st, int n);
+void report__sort_threads(struct lt_thread_site *sites, int n);
 
 /* Sort sites by KEY, most significant first. */
 void report__sort(struct lt_mem_site *sites, int n, enum lt_sort key);
@@ -73,6 +101,8 @@ void report__sort(struct lt_mem_site *sites, int n, enum lt_sort key);
 /* Writers. Return 0 or -errno. */
 int output__text(FILE *f, const struct lt_report *r);
 int output__json(FILE *f, const struct lt_report *r);
+/* Folded stacks (flamegraph.pl, speedscope): "comm;outer;...;inner bytes" per site. */
+int output__folded(FILE *f, const struct lt_report *r);
 
 const char *trend__name(enum lt_trend t);
 const char *drop__name(int idx);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -24,6 +25,21 @@ struct target {
 	struct syms *syms;
 	struct lt_plan plan;
 	struct lt_plan extra;	/* -c: probes added after the exec showed another definer */
+	/* threads: the latest per-site counts, kept when the process is gone */
+	struct tagg *tsites;
+	int ntsites;
+	int threads_total_live;
+	int threads_preexisting;
+	uint64_t default_stack;	/* RLIMIT_STACK: glibc's default thread stack size */
+	bool threads_scanned;
+};
+
+struct tagg {
+	struct lt_site_key key;
+	int live, exited;
+	uint64_t oldest_ns;
+	uint64_t start_routine;
+	uint64_t stack_bytes;
 };
 
 struct tracer {
@@ -38,6 +54,10 @@ struct tracer {
 	int64_t last_total;
 	int nprobes;
 	bool multi;		/* uprobe_multi links */
+	struct bpf_link *tp_links[4];	/* tracepoints of the thread and timer trackers */
+	int ntp_links;
+	struct trend_tab *ttrend;	/* thread sites */
+	uint64_t tseq;
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -62,7 +82,8 @@ struct tracer *tracer__new(const struct lt_opts *o)
 		return NULL;
 	t->o = o;
 	t->trend = trend_tab__new();
-	if (!t->trend) {
+	t->ttrend = trend_tab__new();
+	if (!t->trend || !t->ttrend) {
 		err = -ENOMEM;
 		goto out_free;
 	}
@@ -81,8 +102,13 @@ struct tracer *tracer__new(const struct lt_opts *o)
 	t->skel->rodata->self_tgid = getpid();
 	t->multi = umulti__supported() && !getenv("LEAKTRACE_NO_UPROBE_MULTI");
 	if (t->multi) {
-		bpf_program__set_expected_attach_type(t->skel->progs.lt_alloc_entry, LT_BPF_TRACE_UPROBE_MULTI);
-		bpf_program__set_expected_attach_type(t->skel->progs.lt_alloc_return, LT_BPF_TRACE_UPROBE_MULTI);
+		struct bpf_program *up[] = {
+			t->skel->progs.lt_alloc_entry, t->skel->progs.lt_alloc_return,
+			t->skel->progs.lt_thread_entry, t->skel->progs.lt_thread_return,
+		};
+
+		for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
+			bpf_program__set_expected_attach_type(up[i], LT_BPF_TRACE_UPROBE_MULTI);
 	}
 	util__log(1, "attaching with %s\n", t->multi ? "uprobe_multi links (one per file)" :
 		  "one perf-event uprobe link per probe");
@@ -144,6 +170,16 @@ static uint64_t probe_cookie(const struct lt_probe *pr)
 	return pr->func | (pr->ret ? LT_COOKIE_HAS_RET : 0);
 }
 
+static struct bpf_program *entry_prog(struct tracer *t, enum lt_tracker k)
+{
+	return k == LT_TRACKER_THREADS ? t->skel->progs.lt_thread_entry : t->skel->progs.lt_alloc_entry;
+}
+
+static struct bpf_program *ret_prog(struct tracer *t, enum lt_tracker k)
+{
+	return k == LT_TRACKER_THREADS ? t->skel->progs.lt_thread_return : t->skel->progs.lt_alloc_return;
+}
+
 /* Older kernels: one perf-event uprobe (and uretprobe) per probe. */
 static int attach_perf(struct tracer *t, int pid, struct lt_plan *plan, struct lt_probe *pr)
 {
@@ -152,12 +188,12 @@ static int attach_perf(struct tracer *t, int pid, struct lt_plan *plan, struct l
 	LIBBPF_OPTS(bpf_uprobe_opts, eo, .bpf_cookie = probe_cookie(pr));
 	LIBBPF_OPTS(bpf_uprobe_opts, ro, .bpf_cookie = probe_cookie(pr) | LT_COOKIE_RET, .retprobe = true);
 
-	pr->lentry = bpf_program__attach_uprobe_opts(t->skel->progs.lt_alloc_entry, pid,
+	pr->lentry = bpf_program__attach_uprobe_opts(entry_prog(t, pr->tracker), pid,
 						     m->open_path, off, &eo);
 	if (!pr->lentry)
 		return -errno;
 	if (pr->ret) {
-		pr->lret = bpf_program__attach_uprobe_opts(t->skel->progs.lt_alloc_return, pid,
+		pr->lret = bpf_program__attach_uprobe_opts(ret_prog(t, pr->tracker), pid,
 							   m->open_path, off, &ro);
 		if (!pr->lret) {
 			int err = -errno;
@@ -183,11 +219,12 @@ static int add_fd(struct lt_plan *plan, int fd)
 	return 0;
 }
 
-/* uprobe_multi: one entry link and one return link for the probes IDX[0..N) of one file. */
+/* uprobe_multi: one entry link and one return link for the probes IDX[0..N) of one file and tracker. */
 static int attach_multi(struct tracer *t, int pid, struct lt_plan *plan, const int *idx, int n)
 {
 	uint64_t offs[64], cookies[64], roffs[64], rcookies[64];
 	const char *path = plan->mods[plan->probes[idx[0]].mod].open_path;
+	enum lt_tracker k = plan->probes[idx[0]].tracker;
 	int ne = 0, nr = 0, efd, rfd = -1;
 
 	for (int i = 0; i < n && i < 64; i++) {
@@ -201,11 +238,11 @@ static int attach_multi(struct tracer *t, int pid, struct lt_plan *plan, const i
 			rcookies[nr++] = probe_cookie(pr) | LT_COOKIE_RET;
 		}
 	}
-	efd = umulti__attach(bpf_program__fd(t->skel->progs.lt_alloc_entry), path, offs, cookies, ne, pid, false);
+	efd = umulti__attach(bpf_program__fd(entry_prog(t, k)), path, offs, cookies, ne, pid, false);
 	if (efd < 0)
 		return efd;
 	if (nr) {
-		rfd = umulti__attach(bpf_program__fd(t->skel->progs.lt_alloc_return), path, roffs, rcookies, nr,
+		rfd = umulti__attach(bpf_program__fd(ret_prog(t, k)), path, roffs, rcookies, nr,
 				     pid, true);
 		if (rfd < 0) {
 			close(efd);
@@ -263,11 +300,12 @@ static int attach_plan(struct tracer *t, int pid, struct lt_plan *plan)
 {
 	int n = 0, err;
 
-	for (int m = 0; m < plan->nmods; m++) {
-		int idx[64], k = 0;
+	for (int g = 0; g < plan->nmods * LT_TRACKER__MAX; g++) {
+		int idx[64], k = 0, m = g / LT_TRACKER__MAX;
+		enum lt_tracker tk = g % LT_TRACKER__MAX;
 
 		for (int i = 0; i < plan->nprobes && k < 64; i++)
-			if (plan->probes[i].mod == m && !plan->probes[i].attached)
+			if (plan->probes[i].mod == m && plan->probes[i].tracker == tk && !plan->probes[i].attached)
 				idx[k++] = i;
 		if (!k)
 			continue;
@@ -292,6 +330,29 @@ static int attach_plan(struct tracer *t, int pid, struct lt_plan *plan)
 	return n;
 }
 
+/* sched_process_fork gives a new thread's TID; sched_process_exit its end. Once. */
+static int attach_thread_tps(struct tracer *t)
+{
+	struct bpf_program *progs[] = { t->skel->progs.lt_thread_fork, t->skel->progs.lt_thread_exit };
+
+	if (t->ntp_links)
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		struct bpf_link *l = bpf_program__attach(progs[i]);
+
+		if (!l) {
+			int err = -errno;
+
+			fprintf(stderr, "leaktrace: failed to attach the %s tracepoint: %s\n",
+				bpf_program__section_name(progs[i]), strerror(-err));
+			return err;
+		}
+		t->tp_links[t->ntp_links++] = l;
+	}
+	util__log(1, "tracepoints sched_process_fork and sched_process_exit (tp_btf) attached\n");
+	return 0;
+}
+
 int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan)
 {
 	struct target *tg = add_target(t, pid);
@@ -303,12 +364,82 @@ int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan)
 	if (n < 0)
 		return n;
 	warn_new_retprobe(plan);
+	for (int i = 0; i < plan->nprobes; i++) {
+		if (plan->probes[i].tracker == LT_TRACKER_THREADS && plan->probes[i].attached) {
+			int err = attach_thread_tps(t);
+
+			if (err)
+				return err;
+			break;
+		}
+	}
 	if (plan->missing[0])
 		util__log(1, "pid %d: no definition of %s; those calls are not tracked\n", pid, plan->missing);
 	tg->plan = *plan;
 	memset(plan, 0, sizeof(*plan));
 	t->nprobes += n;
 	return n;
+}
+
+/* Count the process's threads; IS_NEW says which ones a tracked create made. */
+static int count_tasks(int pid, int tid2pt_fd, int *preexisting)
+{
+	char path[64];
+	struct dirent *d;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	if (preexisting)
+		*preexisting = 0;
+	while ((d = readdir(dir))) {
+		__u32 tid = strtoul(d->d_name, NULL, 10);
+		__u64 pt;
+
+		if (!tid)
+			continue;
+		n++;
+		/* a thread a tracked pthread_create made since the attach is not pre-existing */
+		if (preexisting && bpf_map_lookup_elem(tid2pt_fd, &tid, &pt))
+			(*preexisting)++;
+	}
+	closedir(dir);
+	return n;
+}
+
+static uint64_t rlimit_stack(int pid)
+{
+	char path[64], *text, *line;
+	uint64_t v = 8 << 20;
+
+	snprintf(path, sizeof(path), "/proc/%d/limits", pid);
+	text = util__read_file(path, NULL);
+	if (!text)
+		return v;
+	line = strstr(text, "Max stack size");
+	if (line) {
+		line += strlen("Max stack size");
+		line += strspn(line, " ");
+		if (strncmp(line, "unlimited", 9) != 0)
+			v = strtoull(line, NULL, 10);
+	}
+	free(text);
+	return v;
+}
+
+static void scan_preexisting(struct tracer *t, struct target *tg)
+{
+	int pre = 0, n = count_tasks(tg->pid, bpf_map__fd(t->skel->maps.tid2pt), &pre);
+
+	if (n < 0)
+		return;
+	tg->threads_scanned = true;
+	tg->threads_preexisting = pre;
+	tg->threads_total_live = n;
+	tg->default_stack = rlimit_stack(tg->pid);
 }
 
 int tracer__watch(struct tracer *t, int pid)
@@ -318,6 +449,8 @@ int tracer__watch(struct tracer *t, int pid)
 	if (!tg)
 		return -ENOMEM;
 	util__comm(pid, tg->comm, sizeof(tg->comm));
+	if (!tg->threads_scanned && (t->o->track & LT_TRACK_THREADS))
+		scan_preexisting(t, tg);
 	if (tg->syms)
 		return syms__refresh(tg->syms);
 	tg->syms = syms__new(pid);
@@ -333,8 +466,10 @@ void tracer__verify_plan(struct tracer *t, int pid)
 	struct target *tg = find_target(t, pid);
 	struct lt_plan live;
 
-	if (!tg || plan__live(pid, t->o->allocator, &live))
+	if (!tg || plan__live(pid, t->o->allocator, t->o->track, &live)) {
+		plan__free(&live);
 		return;
+	}
 	for (int i = 0; i < live.nprobes; i++) {
 		struct lt_probe *pr = &live.probes[i];
 
@@ -358,6 +493,27 @@ void tracer__target_exited(struct tracer *t, int pid)
 
 	if (tg)
 		tg->exited = true;
+}
+
+static int key_cmp(const void *pa, const void *pb)
+{
+	const struct lt_site_key *a = pa, *b = pb;
+
+	if (a->tgid != b->tgid)
+		return a->tgid < b->tgid ? -1 : 1;
+	if (a->stack_id != b->stack_id)
+		return a->stack_id < b->stack_id ? -1 : 1;
+	if (a->caller != b->caller)
+		return a->caller < b->caller ? -1 : 1;
+	return 0;
+}
+
+static uint64_t ktime_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 /* Iterate the sites map: calls fn(key, val, arg) for each site. */
@@ -386,11 +542,90 @@ static void sample_one(const struct lt_site_key *k, const struct lt_site_val *v,
 		trend_tab__sample(t->trend, k, v->bytes, t->seq);
 }
 
+
+/*
+ * Per-site thread counts for every target still alive. A target that is
+ * gone keeps its last counts: at a process's death all its threads exit,
+ * which says nothing about which ones leaked.
+ */
+static void collect_threads(struct tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.threads);
+	struct lt_thread_key key, next;
+	struct lt_thread th;
+	void *prev = NULL;
+
+	if (!(t->o->track & LT_TRACK_THREADS))
+		return;
+	for (int i = 0; i < t->ntg; i++) {
+		struct target *tg = &t->tg[i];
+
+		if (tg->exited || !util__pid_alive(tg->pid))
+			continue;
+		free(tg->tsites);
+		tg->tsites = NULL;
+		tg->ntsites = 0;
+		int n = count_tasks(tg->pid, -1, NULL);
+
+		if (n >= 0)
+			tg->threads_total_live = n;
+	}
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct target *tg;
+		struct tagg *a = NULL;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &next, &th))
+			continue;
+		tg = find_target(t, next.tgid);
+		if (!tg || tg->exited || !util__pid_alive(tg->pid))
+			continue;
+		for (int j = 0; j < tg->ntsites; j++)
+			if (key_cmp(&tg->tsites[j].key, &th.site) == 0)
+				a = &tg->tsites[j];
+		if (!a) {
+			struct tagg *na = realloc(tg->tsites, (tg->ntsites + 1) * sizeof(*na));
+
+			if (!na)
+				continue;
+			tg->tsites = na;
+			a = &tg->tsites[tg->ntsites++];
+			memset(a, 0, sizeof(*a));
+			a->key = th.site;
+			a->start_routine = th.start_routine;
+		}
+		if (th.state == LT_THREAD_EXITED)
+			a->exited++;
+		else
+			a->live++;
+		if (!a->oldest_ns || th.start_ns < a->oldest_ns)
+			a->oldest_ns = th.start_ns;
+		a->stack_bytes += th.stacksize ? th.stacksize : tg->default_stack;
+	}
+}
+
+static void sample_threads(struct tracer *t)
+{
+	t->tseq++;
+	for (int i = 0; i < t->ntg; i++)
+		for (int j = 0; j < t->tg[i].ntsites; j++) {
+			struct tagg *a = &t->tg[i].tsites[j];
+
+			trend_tab__sample(t->ttrend, &a->key, a->live + a->exited, t->tseq);
+		}
+	trend_tab__end_round(t->ttrend, t->tseq);
+}
+
 int tracer__sample(struct tracer *t)
 {
 	t->seq++;
 	for_each_site(t, sample_one, t);
 	trend_tab__end_round(t->trend, t->seq);
+	if (t->o->track & LT_TRACK_THREADS) {
+		collect_threads(t);
+		sample_threads(t);
+	}
 	return 0;
 }
 
@@ -429,26 +664,7 @@ static void collect_site(const struct lt_site_key *k, const struct lt_site_val *
 	s->n++;
 }
 
-static int key_cmp(const void *pa, const void *pb)
-{
-	const struct lt_site_key *a = pa, *b = pb;
 
-	if (a->tgid != b->tgid)
-		return a->tgid < b->tgid ? -1 : 1;
-	if (a->stack_id != b->stack_id)
-		return a->stack_id < b->stack_id ? -1 : 1;
-	if (a->caller != b->caller)
-		return a->caller < b->caller ? -1 : 1;
-	return 0;
-}
-
-static uint64_t ktime_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* Scan every outstanding allocation: oldest age per site, and the filters. */
 static int scan_allocs(struct tracer *t, struct agg_set *s, bool filtered)
@@ -641,6 +857,80 @@ static double site_age(uint64_t oldest_ns, uint64_t now)
 	return oldest_ns && now > oldest_ns ? (now - oldest_ns) / 1e9 : -1;
 }
 
+/* Threads that libc starts for itself: the creating call comes from libc. */
+static bool libc_internal(struct target *tg, uint64_t caller)
+{
+	const char *m = tg && tg->syms ? syms__module(tg->syms, caller) : NULL;
+	const char *b = m ? util__basename(m) : "";
+
+	return strncmp(b, "libc.so", 7) == 0 || strncmp(b, "libc-", 5) == 0 ||
+	       strncmp(b, "libpthread", 10) == 0;
+}
+
+static void report_threads(struct tracer *t, struct lt_report *r, uint64_t now)
+{
+	int n = 0, k = 0;
+
+	collect_threads(t);
+	r->has_threads = true;
+	for (int i = 0; i < t->ntg; i++) {
+		n += t->tg[i].ntsites;
+		r->threads_total_live += t->tg[i].exited ? 0 : t->tg[i].threads_total_live;
+		r->threads_preexisting += t->tg[i].threads_preexisting;
+	}
+	r->tsites = calloc(n ? n : 1, sizeof(*r->tsites));
+	if (!r->tsites)
+		return;
+	for (int i = 0; i < t->ntg; i++) {
+		struct target *tg = &t->tg[i];
+
+		for (int j = 0; j < tg->ntsites; j++) {
+			struct tagg *a = &tg->tsites[j];
+			struct lt_thread_site *s = &r->tsites[k++];
+
+			s->key = a->key;
+			s->pid = tg->pid;
+			memcpy(s->comm, tg->comm, sizeof(s->comm));
+			s->live = a->live;
+			s->exited_unjoined = a->exited;
+			s->oldest_age_s = site_age(a->oldest_ns, now);
+			s->stack_bytes = a->stack_bytes;
+			s->trend = trend_tab__trend(t->ttrend, &a->key);
+			s->delta = (int)trend_tab__delta(t->ttrend, &a->key, a->live + a->exited, true);
+			s->libc_internal = libc_internal(tg, a->key.caller);
+			r->threads_live += a->live;
+			r->threads_exited_unjoined += a->exited;
+			if (tg->syms && a->start_routine) {
+				struct sym_frame sf[4];
+				int nf = syms__resolve(tg->syms, a->start_routine, false, sf, 4);
+
+				if (nf > 0 && sf[nf - 1].func)
+					s->start_routine = strdup(sf[nf - 1].func);
+			}
+		}
+	}
+	r->ntsites = r->ntsites_total = k;
+	report__sort_threads(r->tsites, k);
+	if (t->o->top && k > t->o->top)
+		r->ntsites = t->o->top;
+	for (int i = 0; i < r->ntsites; i++) {
+		struct lt_thread_site *s = &r->tsites[i];
+		struct lt_mem_site ms = {};
+
+		build_stack(t, find_target(t, s->key.tgid), &s->key, &ms);
+		if (!ends_at_root(&ms))
+			ms.truncated = true;
+		s->stack = ms.stack;
+		s->nstack = ms.nstack;
+		s->truncated = ms.truncated;
+	}
+	/* top-N: free the start routines of the sites not shown */
+	for (int i = r->ntsites; i < k; i++) {
+		free(r->tsites[i].start_routine);
+		r->tsites[i].start_routine = NULL;
+	}
+}
+
 int tracer__report(struct tracer *t, struct lt_report *r, bool final)
 {
 	const struct lt_opts *o = t->o;
@@ -724,6 +1014,9 @@ int tracer__report(struct tracer *t, struct lt_report *r, bool final)
 			r->sites[i].truncated = true;
 	}
 
+	if (t->o->track & LT_TRACK_THREADS)
+		report_threads(t, r, now);
+
 	for (int d = 0; d < LT_DROP__MAX; d++) {
 		uint64_t vals[ncpu > 0 ? ncpu : 1];
 		__u32 key = d;
@@ -795,6 +1088,8 @@ void tracer__free(struct tracer *t)
 			}
 		}
 	}
+	for (int i = 0; i < t->ntp_links; i++)
+		bpf_link__destroy(t->tp_links[i]);
 	destroy_links(links, nlinks);
 	free(links);
 	for (int i = 0; i < t->ntg; i++) {
@@ -808,9 +1103,11 @@ void tracer__free(struct tracer *t)
 		plan__free(&t->tg[i].plan);
 		plan__free(&t->tg[i].extra);
 		syms__free(t->tg[i].syms);
+		free(t->tg[i].tsites);
 	}
 	free(t->tg);
 	leaktrace_bpf__destroy(t->skel);
 	trend_tab__free(t->trend);
+	trend_tab__free(t->ttrend);
 	free(t);
 }

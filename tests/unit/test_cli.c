@@ -31,6 +31,9 @@ static void test_defaults(void)
 	ASSERT_EQ(o.count, 0, "count");
 	ASSERT_EQ(o.top, 10, "top");
 	ASSERT_EQ(o.formats, LT_FMT_TEXT, "text");
+	ASSERT_EQ(o.nouts, 1, "one output");
+	ASSERT_EQ(o.outs[0].format, LT_FMT_TEXT, "text output");
+	ASSERT_TRUE(o.outs[0].path == NULL, "to stdout");
 	ASSERT_EQ(o.max_allocs, 1000000, "max allocs");
 	ASSERT_TRUE(o.max_size == UINT64_MAX, "max size");
 	cli__free(&o);
@@ -51,6 +54,8 @@ static void test_everything(void)
 	ASSERT_EQ(o.top, 0, "top 0 = all");
 	ASSERT_EQ(o.formats, LT_FMT_JSON, "json");
 	ASSERT_STREQ(o.output, "/tmp/x", "output");
+	ASSERT_EQ(o.nouts, 1, "one output");
+	ASSERT_STREQ(o.outs[0].path, "/tmp/x", "json to -o");
 	ASSERT_EQ(o.min_size, 8, "min size");
 	ASSERT_EQ(o.max_size, 4096, "max size");
 	ASSERT_EQ(o.sort, LT_SORT_GROWTH, "sort");
@@ -97,11 +102,69 @@ static void test_usage_errors_exit_2(void)
 	cli__free(&o);
 }
 
+static void test_format_lists_and_outputs(void)
+{
+	struct lt_opts o;
+
+	/* one file per format, in order */
+	if (ASSERT_EQ(parse(&o, ARGS("-p", "1", "--format", "json,folded", "-o", "a.jsonl,b.folded")), 0,
+		      "json,folded -o a,b")) {
+		ASSERT_EQ(o.nouts, 2, "two outputs");
+		ASSERT_EQ(o.outs[0].format, LT_FMT_JSON, "first json");
+		ASSERT_STREQ(o.outs[0].path, "a.jsonl", "json file");
+		ASSERT_EQ(o.outs[1].format, LT_FMT_FOLDED, "then folded");
+		ASSERT_STREQ(o.outs[1].path, "b.folded", "folded file");
+		ASSERT_EQ(o.formats, LT_FMT_JSON | LT_FMT_FOLDED, "format bits");
+		ASSERT_EQ(o.top, 10, "-T stays 10 with json");
+		cli__free(&o);
+	}
+	/* fewer files: the format left over goes to stdout */
+	if (ASSERT_EQ(parse(&o, ARGS("-p", "1", "--format", "pprof,folded", "-o", "heap.pb.gz")), 0,
+		      "pprof,folded -o heap.pb.gz")) {
+		ASSERT_STREQ(o.outs[0].path, "heap.pb.gz", "pprof file");
+		ASSERT_TRUE(o.outs[1].path == NULL, "folded to stdout");
+		ASSERT_EQ(o.top, 0, "profiles only: all sites");
+		cli__free(&o);
+	}
+	/* "-" is stdout, anywhere in the list */
+	if (ASSERT_EQ(parse(&o, ARGS("-p", "1", "--format", "text,pprof", "-o", "-,h.%n.pb.gz")), 0,
+		      "-o -,FILE")) {
+		ASSERT_TRUE(o.outs[0].path == NULL, "text to stdout");
+		ASSERT_STREQ(o.outs[1].path, "h.%n.pb.gz", "%n kept for later");
+		ASSERT_EQ(o.top, 10, "-T stays 10 with text");
+		cli__free(&o);
+	}
+	if (ASSERT_EQ(parse(&o, ARGS("-p", "1", "--format", "folded", "-T", "5")), 0, "folded -T 5")) {
+		ASSERT_EQ(o.top, 5, "an explicit -T wins");
+		ASSERT_TRUE(o.outs[0].path == NULL, "folded to stdout");
+		cli__free(&o);
+	}
+	if (ASSERT_EQ(parse(&o, ARGS("-p", "1", "--format", "json", "--format", "folded")), 0, "twice")) {
+		ASSERT_EQ(o.nouts, 1, "the last --format wins");
+		ASSERT_EQ(o.formats, LT_FMT_FOLDED, "folded");
+		cli__free(&o);
+	}
+
+	/* usage errors, exit 2 */
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--format", "json,folded")), 2, "two formats on stdout");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--format", "json,folded", "-o", "-,-")), 2, "both '-'");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--format", "pprof")), 2, "pprof without -o");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--format", "pprof,json", "-o", "-,a")), 2, "pprof to '-'");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--format", "json", "-o", "a,b")), 2, "more files than formats");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "-o", "a,b")), 2, "two files for text");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--format", "json,folded", "-o", "a,a")), 2, "one file twice");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--format", "json,folded", "-o", "a,")), 2, "empty name");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--format", "json,json", "-o", "a,b")), 2, "format twice");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--format", "json,svg")), 2, "unknown format");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--format", ",")), 2, "empty format list");
+}
+
 static const struct test_case tests[] = {
 	TEST_CASE(test_defaults),
 	TEST_CASE(test_everything),
 	TEST_CASE(test_command),
 	TEST_CASE(test_usage_errors_exit_2),
+	TEST_CASE(test_format_lists_and_outputs),
 };
 
 int main(int argc, char **argv)

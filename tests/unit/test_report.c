@@ -38,6 +38,23 @@ static void test_trend_capped_cache_levels_off(void)
 	ASSERT_EQ(trend__classify(s, 14), LT_TREND_STABLE, "flat long after");
 }
 
+/* The series of tests/targets/trend as the once-a-second sampler sees it. */
+static void test_trend_target_series(void)
+{
+	int64_t cache[12], leak[12];
+
+	for (int i = 0; i < 12; i++) {
+		cache[i] = 10240 * (i + 1 < 5 ? i + 1 : 5);
+		leak[i] = 3000 * (i + 1);
+	}
+	for (int n = TREND_MIN_SAMPLES; n <= 12; n++) {
+		ASSERT_EQ(trend__classify(leak, n), LT_TREND_GROWING, "leak grows at every report");
+		/* full at sample 5; the first all-flat window is samples 5..9 */
+		ASSERT_EQ(trend__classify(cache, n), n < 5 + TREND_WINDOW - 1 ? LT_TREND_GROWING : LT_TREND_STABLE,
+			  "cache: growing while the window has its growth, then stable");
+	}
+}
+
 static void test_trend_noise_is_stable(void)
 {
 	/* a large cache jittering by ±1% is not a leak */
@@ -225,6 +242,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_trend_new_until_min_samples),
 	TEST_CASE(test_trend_steady_leak_grows),
 	TEST_CASE(test_trend_capped_cache_levels_off),
+	TEST_CASE(test_trend_target_series),
 	TEST_CASE(test_trend_noise_is_stable),
 	TEST_CASE(test_trend_noisy_leak_still_grows),
 	TEST_CASE(test_trend_shrinking),

@@ -1,0 +1,2 @@
+.output-static/src/elfsym.o: src/elfsym.c src/elfsym.h
+src/elfsym.h:

@@ -1,0 +1,2 @@
+.output-static/src/procmaps.o: src/procmaps.c src/procmaps.h
+src/procmaps.h:

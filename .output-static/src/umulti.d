@@ -1,0 +1,2 @@
+.output-static/src/umulti.o: src/umulti.c src/umulti.h
+src/umulti.h:

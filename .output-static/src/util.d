@@ -1,0 +1,2 @@
+.output-static/src/util.o: src/util.c src/util.h
+src/util.h:

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Overhead benchmark (`make bench`): see bench/bench.py and bench/README-section.md.
+#   BENCH_INSTALL=1  first install bpftrace, bcc (memleak-bpfcc) and kernel headers
+#   BENCH_PAIRS=N    malloc+free pairs per thread per run (default 200000)
+#   BENCH_RUNS=N     runs per mode and thread count (default 3)
+#   BENCH_SKIP=LIST  modes to leave out, comma-separated (e.g. bcc,memory)
+set -eu
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bench: must run as root (uprobes, /proc/PID/mem)" >&2
+	exit 1
+fi
+if [ "${BENCH_INSTALL:-0}" = 1 ]; then
+	bench/install.sh
+fi
+[ -x ./leaktrace ] || make --no-print-directory leaktrace
+make --no-print-directory -C bench
+exec python3 bench/bench.py "$@"

@@ -1,0 +1,613 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * vmcheck: the checks of tests/vm/vmtests.sh, for a VM without python.
+ * Built static by tests/vm/run.sh. Exit status 0 = check passed; on failure
+ * the reason is printed on stdout (one line, then details).
+ *
+ *   vmcheck site  REPORT EXE FUNC ALLOCS BYTES
+ *       Sum allocs/bytes over the memory sites of the final report (last JSON
+ *       line of the file REPORT) whose first frame in module EXE is FUNC.
+ *   vmcheck top   REPORT EXE FUNC FILE LINE
+ *       In every such site, stack[0] is that frame, at FILE (basename):LINE,
+ *       not inlined.
+ *   vmcheck sites REPORT               print the sites (diagnostics)
+ *   vmcheck snap  PID DIR              save every executable mapping of PID
+ *   vmcheck probes PID DIR LOG cc|orig
+ *       For every "leaktrace: probe <sym> <path> +0x<off> ... addr=0x<hex>"
+ *       line of LOG (leaktrace -v stderr): the byte at addr in /proc/PID/mem
+ *       is 0xcc (cc), or the byte saved by snap (orig).
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ tiny JSON */
+
+enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
+
+struct jval {
+	enum jtype type;
+	bool b;
+	double num;
+	long long inum;
+	char *str;
+	int n;			/* children of arrays and objects */
+	struct jval **kids;
+	char **keys;		/* objects only */
+};
+
+struct jp {
+	const char *s;
+	const char *err;
+};
+
+static void ws(struct jp *p)
+{
+	while (*p->s && isspace((unsigned char)*p->s))
+		p->s++;
+}
+
+static void *xcalloc(size_t n, size_t sz)
+{
+	void *v = calloc(n ? n : 1, sz);
+
+	if (!v) {
+		perror("calloc");
+		exit(2);
+	}
+	return v;
+}
+
+static char *jstring(struct jp *p)
+{
+	size_t cap = 16, len = 0;
+	char *out = xcalloc(cap, 1);
+
+	p->s++;			/* opening quote */
+	while (*p->s && *p->s != '"') {
+		char c = *p->s++;
+
+		if (c == '\\') {
+			c = *p->s++;
+			switch (c) {
+			case 'n': c = '\n'; break;
+			case 't': c = '\t'; break;
+			case 'r': c = '\r'; break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'u':	/* keep ASCII, replace the rest */
+				if (strlen(p->s) < 4) {
+					p->err = "bad \\u escape";
+					return out;
+				}
+				c = (char)strtol((char[]){ p->s[0], p->s[1], p->s[2], p->s[3], 0 }, NULL, 16);
+				if ((unsigned char)c > 0x7f || !c)
+					c = '?';
+				p->s += 4;
+				break;
+			case 0:
+				p->err = "unterminated string";
+				return out;
+			default:
+				break;	/* \" \\ \/ */
+			}
+		}
+		if (len + 2 > cap)
+			out = realloc(out, cap *= 2);
+		out[len++] = c;
+	}
+	if (*p->s != '"')
+		p->err = "unterminated string";
+	else
+		p->s++;
+	out[len] = 0;
+	return out;
+}
+
+static struct jval *jparse(struct jp *p, int depth)
+{
+	struct jval *v = xcalloc(1, sizeof(*v));
+
+	ws(p);
+	if (depth > 64) {
+		p->err = "too deep";
+		return v;
+	}
+	switch (*p->s) {
+	case '{':
+	case '[': {
+		bool obj = *p->s == '{';
+		char close = obj ? '}' : ']';
+		int cap = 0;
+
+		v->type = obj ? J_OBJ : J_ARR;
+		p->s++;
+		ws(p);
+		if (*p->s == close) {
+			p->s++;
+			return v;
+		}
+		for (;;) {
+			char *key = NULL;
+
+			ws(p);
+			if (obj) {
+				if (*p->s != '"') {
+					p->err = "expected a key";
+					return v;
+				}
+				key = jstring(p);
+				ws(p);
+				if (*p->s != ':') {
+					p->err = "expected ':'";
+					return v;
+				}
+				p->s++;
+			}
+			if (v->n == cap) {
+				cap = cap ? cap * 2 : 8;
+				v->kids = realloc(v->kids, cap * sizeof(*v->kids));
+				v->keys = realloc(v->keys, cap * sizeof(*v->keys));
+			}
+			v->keys[v->n] = key;
+			v->kids[v->n++] = jparse(p, depth + 1);
+			if (p->err)
+				return v;
+			ws(p);
+			if (*p->s == ',') {
+				p->s++;
+				continue;
+			}
+			if (*p->s == close) {
+				p->s++;
+				return v;
+			}
+			p->err = obj ? "expected ',' or '}'" : "expected ',' or ']'";
+			return v;
+		}
+	}
+	case '"':
+		v->type = J_STR;
+		v->str = jstring(p);
+		return v;
+	case 't':
+	case 'f':
+	case 'n':
+		if (!strncmp(p->s, "true", 4)) {
+			v->type = J_BOOL, v->b = true, p->s += 4;
+		} else if (!strncmp(p->s, "false", 5)) {
+			v->type = J_BOOL, p->s += 5;
+		} else if (!strncmp(p->s, "null", 4)) {
+			p->s += 4;
+		} else {
+			p->err = "bad literal";
+		}
+		return v;
+	default: {
+		char *end;
+
+		v->type = J_NUM;
+		v->num = strtod(p->s, &end);
+		if (end == p->s) {
+			p->err = "unexpected character";
+			return v;
+		}
+		v->inum = strtoll(p->s, NULL, 10);
+		p->s = end;
+		return v;
+	}
+	}
+}
+
+static struct jval *jget(const struct jval *o, const char *key)
+{
+	if (!o || o->type != J_OBJ)
+		return NULL;
+	for (int i = 0; i < o->n; i++)
+		if (!strcmp(o->keys[i], key))
+			return o->kids[i];
+	return NULL;
+}
+
+static const char *jstr(const struct jval *o, const char *key)
+{
+	struct jval *v = jget(o, key);
+
+	return v && v->type == J_STR ? v->str : "";
+}
+
+static long long jint(const struct jval *o, const char *key)
+{
+	struct jval *v = jget(o, key);
+
+	return v && v->type == J_NUM ? v->inum : -1;
+}
+
+/* ------------------------------------------------------------ reports */
+
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	return 1;
+}
+
+static char *slurp(const char *path, size_t *lenp)
+{
+	FILE *f = fopen(path, "r");
+	size_t cap = 1 << 16, len = 0, k;
+	char *buf;
+
+	if (!f)
+		return NULL;
+	buf = xcalloc(cap, 1);
+	while ((k = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += k;
+		if (len + 1 >= cap)
+			buf = realloc(buf, cap *= 2);
+	}
+	fclose(f);
+	buf[len] = 0;
+	if (lenp)
+		*lenp = len;
+	return buf;
+}
+
+/* The last non-empty line of REPORT, parsed; must have "final": true. */
+static struct jval *final_report(const char *path)
+{
+	char *buf = slurp(path, NULL), *line = NULL, *s;
+	struct jval *v, *fin;
+	struct jp p;
+
+	if (!buf) {
+		fail("cannot read %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	for (s = strtok(buf, "\n"); s; s = strtok(NULL, "\n")) {
+		const char *t = s;
+
+		while (isspace((unsigned char)*t))
+			t++;
+		if (*t)
+			line = s;
+	}
+	if (!line) {
+		fail("%s: no JSON report (empty output)", path);
+		return NULL;
+	}
+	p.s = line;
+	p.err = NULL;
+	v = jparse(&p, 0);
+	if (p.err || v->type != J_OBJ) {
+		fail("%s: last line is not a JSON object (%s near offset %ld)", path,
+		     p.err ? p.err : "not an object", (long)(p.s - line));
+		return NULL;
+	}
+	fin = jget(v, "final");
+	if (!fin || fin->type != J_BOOL || !fin->b) {
+		fail("%s: last JSON line has no \"final\": true", path);
+		return NULL;
+	}
+	return v;
+}
+
+static struct jval *sites_of(struct jval *rep)
+{
+	struct jval *s = jget(jget(rep, "memory"), "sites");
+
+	return s && s->type == J_ARR ? s : NULL;
+}
+
+static const char *base(const char *p)
+{
+	const char *b = strrchr(p, '/');
+
+	return b ? b + 1 : p;
+}
+
+/* First frame of the site whose module is exe (basename), or NULL. */
+static struct jval *first_exe_frame(struct jval *site, const char *exe, int *idx)
+{
+	struct jval *st = jget(site, "stack");
+
+	if (!st || st->type != J_ARR)
+		return NULL;
+	for (int i = 0; i < st->n; i++)
+		if (!strcmp(base(jstr(st->kids[i], "module")), exe)) {
+			if (idx)
+				*idx = i;
+			return st->kids[i];
+		}
+	return NULL;
+}
+
+static void print_frame(const char *pre, struct jval *fr)
+{
+	printf("%s%s %s+%lld (%s:%lld) [%s]%s\n", pre, jstr(fr, "addr"), jstr(fr, "func"),
+	       jint(fr, "offset"), base(jstr(fr, "file")), jint(fr, "line"),
+	       base(jstr(fr, "module")), jget(fr, "inlined") && jget(fr, "inlined")->b ? " inlined" : "");
+}
+
+static void print_sites(struct jval *rep, int frames)
+{
+	struct jval *ss = sites_of(rep);
+
+	if (!ss) {
+		printf("  (no memory.sites)\n");
+		return;
+	}
+	printf("  %d memory sites:\n", ss->n);
+	for (int i = 0; i < ss->n; i++) {
+		struct jval *st = jget(ss->kids[i], "stack");
+
+		printf("  %lld B in %lld allocs, pid %lld\n", jint(ss->kids[i], "bytes"),
+		       jint(ss->kids[i], "allocs"), jint(ss->kids[i], "pid"));
+		for (int j = 0; st && st->type == J_ARR && j < st->n && j < frames; j++)
+			print_frame("      ", st->kids[j]);
+	}
+}
+
+static int cmd_site(char **av)
+{
+	struct jval *rep = final_report(av[0]), *ss;
+	long long want_a = atoll(av[3]), want_b = atoll(av[4]), a = 0, b = 0;
+	int nsites = 0;
+
+	if (!rep)
+		return 1;
+	if (!(ss = sites_of(rep)))
+		return fail("report has no memory.sites list");
+	for (int i = 0; i < ss->n; i++) {
+		struct jval *fr = first_exe_frame(ss->kids[i], av[1], NULL);
+
+		if (fr && !strcmp(jstr(fr, "func"), av[2])) {
+			a += jint(ss->kids[i], "allocs");
+			b += jint(ss->kids[i], "bytes");
+			nsites++;
+		}
+	}
+	if (!nsites) {
+		fail("%s: no site whose first frame in %s is %s (expected %lld allocs, %lld B)",
+		     av[2], av[1], av[2], want_a, want_b);
+		print_sites(rep, 4);
+		return 1;
+	}
+	if (a != want_a || b != want_b) {
+		fail("%s: expected %lld allocs / %lld B, got %lld allocs / %lld B in %d site(s)",
+		     av[2], want_a, want_b, a, b, nsites);
+		print_sites(rep, 4);
+		return 1;
+	}
+	printf("%s: %lld allocs / %lld B in %d site(s)\n", av[2], a, b, nsites);
+	return 0;
+}
+
+static int cmd_top(char **av)
+{
+	struct jval *rep = final_report(av[0]), *ss;
+	long long want_line = atoll(av[4]);
+	int nsites = 0;
+
+	if (!rep)
+		return 1;
+	if (!(ss = sites_of(rep)))
+		return fail("report has no memory.sites list");
+	for (int i = 0; i < ss->n; i++) {
+		struct jval *st = jget(ss->kids[i], "stack"), *fr;
+		int idx = -1;
+
+		fr = first_exe_frame(ss->kids[i], av[1], &idx);
+		if (!fr || strcmp(jstr(fr, "func"), av[2]))
+			continue;
+		nsites++;
+		printf("site %d (%lld B): stack\n", nsites, jint(ss->kids[i], "bytes"));
+		for (int j = 0; j < st->n && j < 4; j++)
+			print_frame("    ", st->kids[j]);
+		if (idx != 0)
+			return fail("%s: stack[0] should be %s in %s, is %s in %s", av[2], av[2], av[1],
+				    jstr(st->kids[0], "func"), base(jstr(st->kids[0], "module")));
+		if (strcmp(base(jstr(fr, "file")), base(av[3])))
+			return fail("%s: file of stack[0] is %s, expected %s", av[2],
+				    jstr(fr, "file"), base(av[3]));
+		if (jint(fr, "line") != want_line)
+			return fail("%s: line of stack[0] is %lld, expected %lld", av[2],
+				    jint(fr, "line"), want_line);
+		if (jget(fr, "inlined") && jget(fr, "inlined")->b)
+			return fail("%s: stack[0] is marked inlined", av[2]);
+	}
+	if (!nsites) {
+		fail("%s: no site whose first frame in %s is %s", av[2], av[1], av[2]);
+		print_sites(rep, 4);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_sites(char **av)
+{
+	struct jval *rep = final_report(av[0]);
+
+	if (!rep)
+		return 1;
+	print_sites(rep, 6);
+	return 0;
+}
+
+/* ------------------------------------------------------------ code bytes */
+
+struct mapping {
+	uint64_t lo, hi;
+};
+
+/* Executable mappings of pid (not [vsyscall]). */
+static int exec_maps(int pid, struct mapping *m, int max)
+{
+	char path[64], line[512];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		char perms[8] = "";
+
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s", &m[n].lo, &m[n].hi, perms) != 3)
+			continue;
+		if (!strchr(perms, 'x') || strstr(line, "[vsyscall]"))
+			continue;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static int cmd_snap(char **av)
+{
+	int pid = atoi(av[0]), fd, n;
+	struct mapping m[256];
+	char path[512];
+
+	mkdir(av[1], 0755);
+	if ((n = exec_maps(pid, m, 256)) < 0)
+		return fail("cannot read /proc/%d/maps: %s", pid, strerror(errno));
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return fail("cannot open %s: %s", path, strerror(errno));
+	for (int i = 0; i < n; i++) {
+		size_t len = m[i].hi - m[i].lo;
+		char *buf = malloc(len);
+		FILE *out;
+
+		if (!buf || pread(fd, buf, len, m[i].lo) != (ssize_t)len) {
+			free(buf);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%" PRIx64 "-%" PRIx64, av[1], m[i].lo, m[i].hi);
+		if (!(out = fopen(path, "w")) || fwrite(buf, 1, len, out) != len)
+			return fail("cannot write %s", path);
+		fclose(out);
+		free(buf);
+	}
+	close(fd);
+	printf("saved %d executable mappings of pid %d\n", n, pid);
+	return 0;
+}
+
+/* The saved original byte at addr, or -1. Files in dir are named lo-hi (hex). */
+static int saved_byte(const char *dir, uint64_t addr)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int ret = -1;
+
+	while (d && (e = readdir(d))) {
+		uint64_t lo, hi;
+		char file[600];
+		unsigned char c;
+		int fd;
+
+		if (sscanf(e->d_name, "%" SCNx64 "-%" SCNx64, &lo, &hi) != 2 || addr < lo || addr >= hi)
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", dir, e->d_name);
+		if ((fd = open(file, O_RDONLY)) >= 0) {
+			if (pread(fd, &c, 1, addr - lo) == 1)
+				ret = c;
+			close(fd);
+		}
+		break;
+	}
+	if (d)
+		closedir(d);
+	return ret;
+}
+
+static int cmd_probes(char **av)
+{
+	int pid = atoi(av[0]), fd, nprobes = 0, bad = 0;
+	bool want_cc = !strcmp(av[3], "cc");
+	char path[64], line[1024];
+	FILE *log = fopen(av[2], "r");
+
+	if (!log)
+		return fail("cannot read %s: %s", av[2], strerror(errno));
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return fail("cannot open %s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), log)) {
+		char sym[256], mod[512], *a;
+		unsigned long long off, addr;
+		unsigned char cur;
+		int orig;
+
+		if (sscanf(line, "leaktrace: probe %255s %511s +0x%llx", sym, mod, &off) != 3)
+			continue;
+		if (!(a = strstr(line, " addr=0x")) || sscanf(a, " addr=0x%llx", &addr) != 1)
+			continue;
+		nprobes++;
+		orig = saved_byte(av[1], addr);
+		if (pread(fd, &cur, 1, addr) != 1) {
+			printf("%s %s+0x%llx addr=0x%llx: cannot read: %s\n", sym, base(mod), off, addr,
+			       strerror(errno));
+			bad++;
+			continue;
+		}
+		if (orig < 0) {
+			printf("%s addr=0x%llx is not in an executable mapping saved before\n", sym, addr);
+			bad++;
+		} else if (want_cc ? cur != 0xcc : cur != orig) {
+			printf("%s %s+0x%llx addr=0x%llx: byte 0x%02x, original 0x%02x, expected %s\n",
+			       sym, base(mod), off, addr, cur, orig, want_cc ? "0xcc" : "the original");
+			bad++;
+		}
+	}
+	fclose(log);
+	close(fd);
+	if (!nprobes)
+		return fail("no 'leaktrace: probe <sym> <path> +0x<off> ... addr=0x<hex>' lines in %s",
+			    av[2]);
+	if (bad)
+		return fail("%d of %d probes wrong (%s)", bad, nprobes, want_cc ? "traced" : "after exit");
+	printf("%d probes %s\n", nprobes, want_cc ? "are int3 while traced" : "restored");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int nargs;
+		int (*fn)(char **);
+	} cmds[] = {
+		{ "site", 5, cmd_site },
+		{ "top", 5, cmd_top },
+		{ "sites", 1, cmd_sites },
+		{ "snap", 2, cmd_snap },
+		{ "probes", 4, cmd_probes },
+	};
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (size_t i = 0; argc > 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name)) {
+			if (argc - 2 != cmds[i].nargs)
+				return fail("vmcheck %s: expected %d arguments", cmds[i].name,
+					    cmds[i].nargs);
+			return cmds[i].fn(argv + 2);
+		}
+	fprintf(stderr, "usage: vmcheck site|top|sites|snap|probes ARGS (see the source)\n");
+	return 2;
+}
