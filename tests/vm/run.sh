@@ -20,7 +20,7 @@
 #
 # Environment: OUTPUT (.output), LEAKTRACE_STATIC (./leaktrace-static),
 #   VM_KERNEL_PKG (default: the newest linux-image-6.1.0-N-cloud-amd64),
-#   VM_TIMEOUT (seconds for qemu, default 480), VM_SCALE (timeout factor in
+#   VM_QEMU (qemu-system-x86_64), VM_TIMEOUT (seconds for qemu, default 480), VM_SCALE (timeout factor in
 #   the VM, default 10), VM_MEM (MiB, 1024), VM_SMP (1), VM_KEEP=1 keeps the
 #   initramfs tree. The console log is $OUTPUT/vm/console.log.
 set -u
@@ -36,6 +36,7 @@ VM_SMP=${VM_SMP:-1}
 # Targets copied into the VM (tests/targets/NAME). Add threads/timers here.
 VM_TARGETS="leaker leaker_nopvalloc"
 JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+QEMU=${VM_QEMU:-qemu-system-x86_64}
 
 TESTS=$(sh tests/vm/vmtests.sh --list)
 NTESTS=$(echo "$TESTS" | wc -w)
@@ -43,7 +44,7 @@ mkdir -p "$VM"
 
 skip_all() {
 	for t in $TESTS; do
-		echo "SKIP vm.$t: $1"
+		echo "SKIP vm.$t: $*"
 	done
 	echo "0 passed, 0 failed, $NTESTS skipped"
 	exit 0
@@ -51,7 +52,7 @@ skip_all() {
 
 fail_all() {
 	for t in $TESTS; do
-		echo "FAIL vm.$t: $1"
+		echo "FAIL vm.$t: $*"
 	done
 	echo "0 passed, $NTESTS failed, 0 skipped"
 	exit 1
@@ -60,7 +61,7 @@ fail_all() {
 # ---------------------------------------------------------------- tools
 
 need_tools() {
-	for tool in qemu-system-x86_64 busybox dpkg-deb; do
+	for tool in "$QEMU" busybox dpkg-deb; do
 		command -v "$tool" >/dev/null 2>&1 || return 1
 	done
 	[ -f /usr/share/qemu/bios-256k.bin ] || [ -f /usr/share/seabios/bios-256k.bin ]
@@ -69,7 +70,7 @@ if ! need_tools && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; t
 	echo "vm: installing qemu-system-x86 and busybox-static (scripts/install-deps.sh)"
 	scripts/install-deps.sh --if-missing >"$VM/install.log" 2>&1 || tail -n 5 "$VM/install.log"
 fi
-need_tools || skip_all "qemu-system-x86_64, busybox or dpkg-deb not installed and not installable" \
+need_tools || skip_all "$QEMU, busybox or dpkg-deb not installed and not installable" \
 	"(apt-get install qemu-system-x86 busybox-static)"
 
 [ -x "$LT" ] || skip_all "$LT not built (make leaktrace-static)"
@@ -186,25 +187,28 @@ echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
 
 echo "vm: booting $kver under qemu TCG (timeout ${VM_TIMEOUT} s, timeouts x$VM_SCALE in the VM)"
 t0=$(date +%s)
-timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -m "$VM_MEM" -smp "$VM_SMP" \
+timeout -k 10 "$VM_TIMEOUT" "$QEMU" -accel tcg -cpu max -m "$VM_MEM" -smp "$VM_SMP" \
 	-nographic -no-reboot -kernel "$vmlinuz" -initrd "$VM/initramfs.cpio" \
 	-append "console=ttyS0 panic=-1 loglevel=4" </dev/null >"$VM/console.raw" 2>&1
 qrc=$?
 tr -d '\r' <"$VM/console.raw" >"$VM/console.log"
 rm -f "$VM/console.raw"
+# the VM's own lines, without what the firmware or the kernel put before them
+sed -n 's/^.*\(VM\(TEST\|INFO\|LOG\) \)/\1/p' "$VM/console.log" >"$VM/vm.log"
 echo "vm: qemu exited with status $qrc after $(($(date +%s) - t0)) s; console: $VM/console.log"
 
 # loglevel=4 hides the boot messages: any kernel line or VM line will do
-if ! grep -q -E '^\[ *[0-9]+\.[0-9]+\]|^VMINFO|^VMTEST|Kernel panic' "$VM/console.log"; then
-	skip_all "qemu could not start the kernel (status $qrc): $(head -c 300 "$VM/console.log" | tr '\n' ' ')"
+if [ ! -s "$VM/vm.log" ] && ! grep -q -E '^\[ *[0-9]+\.[0-9]+\]|Kernel panic' "$VM/console.log"; then
+	skip_all "qemu could not start the kernel (status $qrc):" \
+		"$(head -c 300 "$VM/console.log" | tr '\n' ' ' | tr -cd '[:print:]')"
 fi
 
 # ---------------------------------------------------------------- results
 
 pass=0 fail=0 skip=0
-grep '^VMINFO ' "$VM/console.log" | sed 's/^VMINFO /    info: /'
+sed -n 's/^VMINFO /    info: /p' "$VM/vm.log"
 for t in $TESTS; do
-	line=$(grep -E "^VMTEST (PASS|FAIL|SKIP) $t(:|\$)" "$VM/console.log" | tail -n 1)
+	line=$(grep -E "^VMTEST (PASS|FAIL|SKIP) $t(:|\$)" "$VM/vm.log" | tail -n 1)
 	case $line in
 	"VMTEST PASS $t")
 		echo "PASS vm.$t"
@@ -216,20 +220,20 @@ for t in $TESTS; do
 		;;
 	"VMTEST FAIL $t"*)
 		echo "FAIL vm.${line#VMTEST FAIL }"
-		grep "^VMLOG $t: " "$VM/console.log" | sed "s/^VMLOG $t: /    | /"
+		sed -n "s/^VMLOG $t: /    | /p" "$VM/vm.log"
 		fail=$((fail + 1))
 		;;
 	*)
 		if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
 			echo "FAIL vm.$t: no result: the VM ran out of time (VM_TIMEOUT=${VM_TIMEOUT} s)"
 		else
-			echo "FAIL vm.$t: no result (qemu status $qrc); console tail:"
+			echo "FAIL vm.$t: no result (qemu status $qrc)"
 		fi
 		fail=$((fail + 1))
 		;;
 	esac
 done
-if [ "$pass" -ne "$NTESTS" ] && ! grep -q '^VMTEST END' "$VM/console.log"; then
+if ! grep -q '^VMTEST END' "$VM/vm.log"; then
 	tail -n 25 "$VM/console.log" | sed 's/^/    | /'
 fi
 echo "$pass passed, $fail failed, $skip skipped"

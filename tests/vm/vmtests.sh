@@ -271,7 +271,8 @@ t_sigkill_cleanup() {
 		return 1
 	fi
 	cleanup
-	sed 's/^/VMINFO sigkill_cleanup: /' "$d/cc" "$d/orig"
+	grep -E '^leaktrace: (attaching|tracepoints|ready)' "$d/lt.err" | cat - "$d/cc" "$d/orig" |
+		sed 's/^/VMINFO sigkill_cleanup: /'
 }
 
 # Not a test: what this kernel's user stacks hold at a function entry. Does
