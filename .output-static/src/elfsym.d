@@ -1,2 +1,0 @@
-.output-static/src/elfsym.o: src/elfsym.c src/elfsym.h
-src/elfsym.h:

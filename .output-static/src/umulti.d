@@ -1,2 +1,0 @@
-.output-static/src/umulti.o: src/umulti.c src/umulti.h
-src/umulti.h:
