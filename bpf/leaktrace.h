@@ -39,6 +39,9 @@ enum lt_func {
 	LT_FN_ATTR_INIT,
 	LT_FN_ATTR_SETDETACHSTATE,
 	LT_FN_ATTR_SETSTACKSIZE,
+	/* timers */
+	LT_FN_TIMERFD_CREATE,
+	LT_FN_TIMER_CREATE,
 	LT_FN__MAX,
 };
 
@@ -53,6 +56,8 @@ enum lt_drop {
 	LT_DROP_RINGBUF_LOST,		/* ring buffer full */
 	LT_DROP_UNMATCHED_RETURNS,	/* return with no in-flight entry */
 	LT_DROP_THREADS_UNTRACKED,	/* thread map full */
+	LT_DROP_TIMERS_UNTRACKED,	/* timer map full */
+	LT_DROP_TIMER_MISMATCH,		/* /proc fdinfo disagrees with a tracked timerfd (user space) */
 	LT_DROP__MAX,
 };
 
@@ -152,6 +157,43 @@ struct lt_attr_val {
 	__u32 detached;
 	__u32 pad;
 };
+
+/* Timers: a timerfd (by fd) or a POSIX timer (by kernel timer id). */
+enum lt_timer_kind { LT_TIMER_FD = 1, LT_TIMER_POSIX = 2 };
+
+/* How timerfd closes are seen (rodata `release_hook`). */
+enum lt_release_hook { LT_HOOK_TRACEPOINT = 0, LT_HOOK_KPROBE = 1, LT_HOOK_FENTRY = 2 };
+
+struct lt_timer_key {
+	__u32 tgid;
+	__u32 kind;		/* enum lt_timer_kind */
+	__u64 id;		/* fd, or kernel timer id */
+};
+_Static_assert(sizeof(struct lt_timer_key) == 16, "lt_timer_key layout");
+
+struct lt_timer {
+	struct lt_site_key site;
+	__u64 created_ns;
+	__u64 interval_ns;	/* 0: one-shot (or never armed) */
+	__u64 value_ns;		/* first expiry as last armed */
+	__u64 file;		/* struct file * of a timerfd (for the release hooks) */
+	__u32 clock;
+	__u32 flags;		/* timerfd_create flags */
+	__u32 armed;
+	__u32 cloexec;		/* closed by a successful exec */
+};
+_Static_assert(sizeof(struct lt_timer) == 64, "lt_timer layout");
+
+/* A timerfd_create / timer_create between the wrapper's entry and the sys_exit. */
+struct lt_tmcreate {
+	struct lt_site_key site;
+	__u64 idptr;		/* timer_create: kernel_timer_t * given to the syscall */
+	__u32 kind;
+	__u32 clock;
+	__u32 flags;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct lt_tmcreate) == 40, "lt_tmcreate layout");
 
 /* bpf_cookie layout: low 8 bits func, bit 8 "this is a return probe". */
 #define LT_COOKIE_RET		(1u << 8)

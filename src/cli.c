@@ -49,6 +49,7 @@ enum {
 	OPT_MAX_STACKS,
 	OPT_SORT,
 	OPT_FAIL_ON_LEAK,
+	OPT_HOOKS,
 };
 
 static const struct argp_option options[] = {
@@ -59,6 +60,7 @@ static const struct argp_option options[] = {
 
 	{ NULL, 0, NULL, 0, "What to track:", 2 },
 	{ "track", OPT_TRACK, "LIST", 0, "Trackers to run: mem, threads, timers (default: all available)", 2 },
+	{ "hooks", OPT_HOOKS, "HOW", 0, "How timerfd closes are seen: auto (default: the best the kernel has), fentry, kprobe or tracepoint", 2 },
 	{ "allocator", OPT_ALLOCATOR, "PATH", 0, "Probe the allocator functions in this file instead of discovering them", 2 },
 	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0, "Outstanding allocations tracked at most (default 1000000); more are counted as untracked", 2 },
 	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Distinct stacks kept at most (default 32768)", 2 },
@@ -281,8 +283,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		static const unsigned bits[] = { LT_TRACK_MEM, LT_TRACK_THREADS, LT_TRACK_TIMERS };
 
 		err = parse_list("--track", arg, names, bits, 3, &o->track);
-		if (!err && (o->track & LT_TRACK_TIMERS))
-			err = bad_value("--track", arg, "'timers' is not available in this build yet");
+
 		break;
 	}
 	case OPT_SORT:
@@ -298,6 +299,18 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_ALLOCATOR:
 		free(o->allocator);
 		o->allocator = strdup(arg);
+		break;
+	case OPT_HOOKS:
+		if (strcmp(arg, "auto") == 0)
+			o->hooks = LT_HOOKS_AUTO;
+		else if (strcmp(arg, "fentry") == 0)
+			o->hooks = LT_HOOKS_FENTRY;
+		else if (strcmp(arg, "kprobe") == 0)
+			o->hooks = LT_HOOKS_KPROBE;
+		else if (strcmp(arg, "tracepoint") == 0)
+			o->hooks = LT_HOOKS_TRACEPOINT;
+		else
+			err = bad_value("--hooks", arg, "expected auto, fentry, kprobe or tracepoint");
 		break;
 	case OPT_FAIL_ON_LEAK:
 		o->fail_on_leak = true;
@@ -398,7 +411,7 @@ int cli__parse(int argc, char **argv, struct lt_opts *o)
 	o->top = 10;
 	o->max_size = UINT64_MAX;
 	o->formats = LT_FMT_TEXT;
-	o->track = LT_TRACK_MEM | LT_TRACK_THREADS;
+	o->track = LT_TRACK_MEM | LT_TRACK_THREADS | LT_TRACK_TIMERS;
 	o->max_allocs = 1000000;
 	o->max_stacks = 32768;
 

@@ -25,6 +25,8 @@ struct lt_out {
 
 enum lt_sort { LT_SORT_SIZE, LT_SORT_GROWTH, LT_SORT_AGE };
 
+enum lt_hooks { LT_HOOKS_AUTO, LT_HOOKS_FENTRY, LT_HOOKS_KPROBE, LT_HOOKS_TRACEPOINT };
+
 enum lt_track {
 	LT_TRACK_MEM = 1 << 0,
 	LT_TRACK_THREADS = 1 << 1,
@@ -53,6 +55,7 @@ struct lt_opts {
 	uint64_t max_allocs;
 	uint32_t max_stacks;
 	bool fail_on_leak;
+	enum lt_hooks hooks;	/* how timerfd closes are seen */
 	int verbose;
 };
 

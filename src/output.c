@@ -32,6 +32,8 @@ const char *drop__name(int idx)
 		[LT_DROP_RINGBUF_LOST] = "ringbuf_lost",
 		[LT_DROP_UNMATCHED_RETURNS] = "unmatched_returns",
 		[LT_DROP_THREADS_UNTRACKED] = "threads_untracked",
+		[LT_DROP_TIMERS_UNTRACKED] = "timers_untracked",
+		[LT_DROP_TIMER_MISMATCH] = "timer_mismatch",
 	};
 
 	return idx >= 0 && idx < LT_DROP__MAX ? names[idx] : "unknown";
@@ -62,6 +64,27 @@ void report__free_sites(struct lt_report *r)
 	free(r->tsites);
 	r->tsites = NULL;
 	r->ntsites = 0;
+	for (int i = 0; i < r->nmsites; i++)
+		report__free_frames(r->msites[i].stack, r->msites[i].nstack);
+	free(r->msites);
+	r->msites = NULL;
+	r->nmsites = 0;
+}
+
+static int timer_cmp(const void *pa, const void *pb)
+{
+	const struct lt_timer_site *a = pa, *b = pb;
+
+	if (a->open != b->open)
+		return b->open - a->open;
+	if (a->pid != b->pid)
+		return a->pid - b->pid;
+	return a->key.caller < b->key.caller ? -1 : a->key.caller > b->key.caller;
+}
+
+void report__sort_timers(struct lt_timer_site *sites, int n)
+{
+	qsort(sites, n, sizeof(*sites), timer_cmp);
 }
 
 static int thread_cmp(const void *pa, const void *pb)
@@ -223,6 +246,32 @@ int output__text(FILE *f, const struct lt_report *r)
 		}
 	}
 
+	if (r->has_timers) {
+		fprintf(f, "TIMERS: %d open; %d site%s", r->timers_open, r->nmsites_total,
+			r->nmsites_total == 1 ? "" : "s");
+		if (r->nmsites < r->nmsites_total)
+			fprintf(f, ", top %d shown", r->nmsites);
+		if (r->hooks)
+			fprintf(f, "; closes seen by %s", r->hooks);
+		fprintf(f, "\n");
+		for (i = 0; i < r->nmsites; i++) {
+			const struct lt_timer_site *s = &r->msites[i];
+
+			fprintf(f, "  #%d %d open %s (%s%d since last), %s, %d periodic",
+				i + 1, s->open, s->kind, s->delta >= 0 ? "+" : "", s->delta,
+				trend__name(s->trend), s->periodic);
+			if (s->interval_ns)
+				fprintf(f, " every %.3f s", s->interval_ns / 1e9);
+			if (s->expirations >= 0)
+				fprintf(f, ", %" PRId64 " unread expirations", s->expirations);
+			if (s->oldest_age_s >= 0)
+				fprintf(f, ", oldest %.1f s", s->oldest_age_s);
+			fprintf(f, " — pid %d (%s)%s\n", s->pid, s->comm, s->truncated ? " [stack truncated]" : "");
+			for (int j = 0; j < s->nstack; j++)
+				text_frame(f, &s->stack[j]);
+		}
+	}
+
 	bool any = false;
 
 	for (i = 0; i < LT_DROP__MAX; i++)
@@ -349,6 +398,32 @@ int output__json(FILE *f, const struct lt_report *r)
 				fputs("null", f);
 			fprintf(f, ",\"stack_bytes\":%" PRIu64 ",\"libc_internal\":%s,\"trend\":\"%s\",",
 				s->stack_bytes, s->libc_internal ? "true" : "false", trend__name(s->trend));
+			json_stack(f, s->stack, s->nstack);
+			fprintf(f, ",\"truncated\":%s}", s->truncated ? "true" : "false");
+		}
+		fputs("]}", f);
+	}
+
+	if (r->has_timers) {
+		fprintf(f, ",\"timers\":{\"open\":%d,\"sites_total\":%d,\"sites\":[", r->timers_open,
+			r->nmsites_total);
+		for (i = 0; i < r->nmsites; i++) {
+			const struct lt_timer_site *s = &r->msites[i];
+
+			fprintf(f, "%s{\"pid\":%d,\"comm\":", i ? "," : "", s->pid);
+			json_str(f, s->comm);
+			fprintf(f, ",\"open\":%d,\"kind\":\"%s\",\"periodic\":%d,\"interval_ns\":%" PRIu64
+				",\"delta\":%d,\"expirations\":", s->open, s->kind, s->periodic, s->interval_ns, s->delta);
+			if (s->expirations >= 0)
+				fprintf(f, "%" PRId64, s->expirations);
+			else
+				fputs("null", f);
+			fputs(",\"oldest_age_s\":", f);
+			if (s->oldest_age_s >= 0)
+				json_num(f, s->oldest_age_s);
+			else
+				fputs("null", f);
+			fprintf(f, ",\"trend\":\"%s\",", trend__name(s->trend));
 			json_stack(f, s->stack, s->nstack);
 			fprintf(f, ",\"truncated\":%s}", s->truncated ? "true" : "false");
 		}

@@ -68,6 +68,11 @@ static const struct tracked thread_syms[] = {
 	{ "pthread_attr_setstacksize", LT_FN_ATTR_SETSTACKSIZE, 0 },
 };
 
+static const struct tracked timer_syms[] = {
+	{ "timerfd_create", LT_FN_TIMERFD_CREATE, 0 },
+	{ "timer_create", LT_FN_TIMER_CREATE, LT_PF_ALL_VERSIONS },
+};
+
 static const struct {
 	const struct tracked *syms;
 	size_t n;
@@ -76,6 +81,7 @@ static const struct {
 } trackers[] = {
 	{ mem_syms, sizeof(mem_syms) / sizeof(mem_syms[0]), LT_TRACKER_MEM, LT_TRACK_MEM },
 	{ thread_syms, sizeof(thread_syms) / sizeof(thread_syms[0]), LT_TRACKER_THREADS, LT_TRACK_THREADS },
+	{ timer_syms, sizeof(timer_syms) / sizeof(timer_syms[0]), LT_TRACKER_TIMERS, LT_TRACK_TIMERS },
 };
 
 static int add_module(struct lt_plan *p, const char *path, const char *open_path,
@@ -141,18 +147,33 @@ static bool is_libstdcxx(const struct lt_module *m)
 	return elf_file__defines(m->ef, "__cxa_begin_catch");
 }
 
+static int add_probe_at(struct lt_plan *p, const struct tracked *t, enum lt_tracker tracker, int mod,
+			const struct elf_sym *symp);
+
 static int add_probe(struct lt_plan *p, const struct tracked *t, enum lt_tracker tracker, int mod)
 {
+	struct elf_sym syms[4];
+	int n, err = 0;
+
+	n = elf_file__find_func(p->mods[mod].ef, t->name, syms, 4);
+	if (n <= 0)
+		return n < 0 ? n : -ENOENT;
+	if (!(t->flags & LT_PF_ALL_VERSIONS))
+		n = 1;
+	for (int i = 0; i < n && !err; i++)
+		err = add_probe_at(p, t, tracker, mod, &syms[i]);
+	return err;
+}
+
+static int add_probe_at(struct lt_plan *p, const struct tracked *t, enum lt_tracker tracker, int mod,
+			const struct elf_sym *symp)
+{
 	struct lt_module *m = &p->mods[mod];
-	struct elf_sym sym;
+	struct elf_sym sym = *symp;
 	struct lt_probe *pr, *np;
 	uint8_t code[256];
 	uint64_t target;
-	int n, len;
-
-	n = elf_file__find_func(m->ef, t->name, &sym, 1);
-	if (n <= 0)
-		return n < 0 ? n : -ENOENT;
+	int len;
 
 	/* Same address under another name (aligned_alloc == memalign): probe once. */
 	for (int i = 0; i < p->nprobes; i++) {

@@ -29,6 +29,7 @@ enum lt_probe_flags {
 	LT_PF_REQUIRED = 1 << 1,	/* without it nothing can be tracked */
 	LT_PF_SKIP_GLIBC = 1 << 2,	/* glibc's version calls another tracked function */
 	LT_PF_NEW = 1 << 3,		/* operator new: return probe only where new calls no tracked function */
+	LT_PF_ALL_VERSIONS = 1 << 4,	/* probe every version's address (timer_create has two) */
 };
 
 enum lt_tracker { LT_TRACKER_MEM, LT_TRACKER_THREADS, LT_TRACKER_TIMERS, LT_TRACKER__MAX };

@@ -59,6 +59,23 @@ struct lt_thread_site {
 	bool libc_internal;	/* created by libc itself (timer helper, aio, getaddrinfo_a) */
 };
 
+struct lt_timer_site {
+	struct lt_site_key key;
+	int pid;
+	char comm[16];
+	const char *kind;	/* "timerfd" or "posix" (static string) */
+	int open;
+	int periodic;		/* how many of them re-arm themselves */
+	int delta;		/* change of open since the last report */
+	uint64_t interval_ns;	/* of the periodic ones (the first seen); 0 if none */
+	int64_t expirations;	/* timerfd ticks not yet read, from /proc fdinfo; -1 unknown */
+	double oldest_age_s;
+	enum lt_trend trend;
+	struct lt_frame *stack;
+	int nstack;
+	bool truncated;
+};
+
 struct lt_target {
 	int pid;
 	char comm[16];
@@ -86,6 +103,11 @@ struct lt_report {
 	struct lt_thread_site *tsites;	/* sorted by count, top-N applied */
 	int ntsites, ntsites_total;
 
+	bool has_timers;
+	int timers_open;
+	struct lt_timer_site *msites;	/* sorted by count, top-N applied */
+	int nmsites, nmsites_total;
+
 	uint64_t drops[LT_DROP__MAX];
 	const char *hooks;		/* short description of the hooks in use */
 };
@@ -94,6 +116,7 @@ struct lt_report {
 void report__free_sites(struct lt_report *r);
 void report__free_frames(struct lt_frame *st, int n);
 void report__sort_threads(struct lt_thread_site *sites, int n);
+void report__sort_timers(struct lt_timer_site *sites, int n);
 
 /* Sort sites by KEY, most significant first. */
 void report__sort(struct lt_mem_site *sites, int n, enum lt_sort key);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/mount.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -32,6 +33,19 @@ struct target {
 	int threads_preexisting;
 	uint64_t default_stack;	/* RLIMIT_STACK: glibc's default thread stack size */
 	bool threads_scanned;
+	/* timers: the same, per site */
+	struct magg *msites;
+	int nmsites;
+	int timer_mismatch;	/* tracked timerfds /proc disagreed with at the last check */
+};
+
+struct magg {
+	struct lt_site_key key;
+	uint32_t kind;
+	int open, periodic;
+	uint64_t interval_ns;
+	int64_t ticks;		/* -1: unknown */
+	uint64_t oldest_ns;
 };
 
 struct tagg {
@@ -54,10 +68,15 @@ struct tracer {
 	int64_t last_total;
 	int nprobes;
 	bool multi;		/* uprobe_multi links */
-	struct bpf_link *tp_links[4];	/* tracepoints of the thread and timer trackers */
+	struct bpf_link *tp_links[32];	/* tracepoints of the thread and timer trackers */
 	int ntp_links;
+	bool thread_tps, timer_tps;
 	struct trend_tab *ttrend;	/* thread sites */
 	uint64_t tseq;
+	struct trend_tab *mtrend;	/* timer sites */
+	uint64_t mseq;
+	enum lt_release_hook hook;	/* how timerfd closes are seen */
+	uint64_t timer_mismatch;	/* tracked timerfds that /proc disagrees with */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -69,6 +88,99 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	if (level == LIBBPF_WARN && lt_verbose < 2)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
+}
+
+/* Open, configure and load the skeleton, with the timerfd release hook HOOK. */
+static int load_skel(struct tracer *t, enum lt_release_hook hook)
+{
+	const struct lt_opts *o = t->o;
+	int err;
+
+	t->skel = leaktrace_bpf__open();
+	if (!t->skel) {
+		err = -errno;
+		fprintf(stderr, "leaktrace: failed to open the BPF object: %s\n", strerror(-err));
+		return err;
+	}
+	t->skel->rodata->self_tgid = getpid();
+	t->skel->rodata->release_hook = hook;
+	bpf_program__set_autoload(t->skel->progs.lt_timerfd_release_fentry, hook == LT_HOOK_FENTRY);
+	bpf_program__set_autoload(t->skel->progs.lt_timerfd_release_kprobe, hook == LT_HOOK_KPROBE);
+	if (t->multi) {
+		struct bpf_program *up[] = {
+			t->skel->progs.lt_alloc_entry, t->skel->progs.lt_alloc_return,
+			t->skel->progs.lt_thread_entry, t->skel->progs.lt_thread_return,
+			t->skel->progs.lt_timer_entry,
+		};
+
+		for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
+			bpf_program__set_expected_attach_type(up[i], LT_BPF_TRACE_UPROBE_MULTI);
+	}
+	bpf_map__set_max_entries(t->skel->maps.allocs, o->max_allocs);
+	bpf_map__set_max_entries(t->skel->maps.stacks, o->max_stacks);
+	err = leaktrace_bpf__load(t->skel);
+	if (err) {
+		leaktrace_bpf__destroy(t->skel);
+		t->skel = NULL;
+	}
+	return err;
+}
+
+static bool kprobes_available(void)
+{
+	return access("/sys/bus/event_source/devices/kprobe/type", R_OK) == 0;
+}
+
+static const char *hook_name(enum lt_release_hook h)
+{
+	return h == LT_HOOK_FENTRY ? "fentry on timerfd_release" :
+	       h == LT_HOOK_KPROBE ? "kprobe on timerfd_release" :
+	       "tracepoints: sys_exit of close, close_range, dup2, dup3, and exec";
+}
+
+/*
+ * Pick how timerfd closes are seen: fentry, then kprobe, then the syscall
+ * tracepoints; or what --hooks forces, with one clear line when the kernel
+ * cannot do it.
+ */
+static int load_with_hooks(struct tracer *t)
+{
+	const struct lt_opts *o = t->o;
+	enum lt_hooks want = (o->track & LT_TRACK_TIMERS) ? o->hooks : LT_HOOKS_TRACEPOINT;
+	int err;
+
+	if (want == LT_HOOKS_FENTRY || want == LT_HOOKS_AUTO) {
+		err = load_skel(t, LT_HOOK_FENTRY);
+		if (!err) {
+			t->hook = LT_HOOK_FENTRY;
+			return 0;
+		}
+		if (want == LT_HOOKS_FENTRY) {
+			fprintf(stderr, "leaktrace: --hooks fentry: the kernel refused the fentry program on timerfd_release (%s)\n",
+				strerror(-err));
+			return err;
+		}
+		util__log(1, "fentry on timerfd_release refused (%s); trying the next hook\n", strerror(-err));
+	}
+	if (want == LT_HOOKS_KPROBE || (want == LT_HOOKS_AUTO && kprobes_available())) {
+		if (!kprobes_available()) {
+			fprintf(stderr, "leaktrace: --hooks kprobe: this kernel has no kprobes (no kprobe PMU in /sys/bus/event_source/devices)\n");
+			return -EOPNOTSUPP;
+		}
+		err = load_skel(t, LT_HOOK_KPROBE);
+		if (!err) {
+			t->hook = LT_HOOK_KPROBE;
+			return 0;
+		}
+		if (want == LT_HOOKS_KPROBE) {
+			fprintf(stderr, "leaktrace: --hooks kprobe: the kernel refused the kprobe program (%s)\n", strerror(-err));
+			return err;
+		}
+	}
+	err = load_skel(t, LT_HOOK_TRACEPOINT);
+	if (!err)
+		t->hook = LT_HOOK_TRACEPOINT;
+	return err;
 }
 
 struct tracer *tracer__new(const struct lt_opts *o)
@@ -83,7 +195,8 @@ struct tracer *tracer__new(const struct lt_opts *o)
 	t->o = o;
 	t->trend = trend_tab__new();
 	t->ttrend = trend_tab__new();
-	if (!t->trend || !t->ttrend) {
+	t->mtrend = trend_tab__new();
+	if (!t->trend || !t->ttrend || !t->mtrend) {
 		err = -ENOMEM;
 		goto out_free;
 	}
@@ -93,31 +206,15 @@ struct tracer *tracer__new(const struct lt_opts *o)
 		err = -ENOENT;
 		goto out_free;
 	}
-	t->skel = leaktrace_bpf__open();
-	if (!t->skel) {
-		err = -errno;
-		fprintf(stderr, "leaktrace: failed to open the BPF object: %s\n", strerror(-err));
-		goto out_free;
-	}
-	t->skel->rodata->self_tgid = getpid();
 	t->multi = umulti__supported() && !getenv("LEAKTRACE_NO_UPROBE_MULTI");
-	if (t->multi) {
-		struct bpf_program *up[] = {
-			t->skel->progs.lt_alloc_entry, t->skel->progs.lt_alloc_return,
-			t->skel->progs.lt_thread_entry, t->skel->progs.lt_thread_return,
-		};
-
-		for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
-			bpf_program__set_expected_attach_type(up[i], LT_BPF_TRACE_UPROBE_MULTI);
-	}
 	util__log(1, "attaching with %s\n", t->multi ? "uprobe_multi links (one per file)" :
 		  "one perf-event uprobe link per probe");
-	bpf_map__set_max_entries(t->skel->maps.allocs, o->max_allocs);
-	bpf_map__set_max_entries(t->skel->maps.stacks, o->max_stacks);
-
-	err = leaktrace_bpf__load(t->skel);
+	err = load_with_hooks(t);
 	if (err) {
-		if (err == -EPERM)
+		if (err == -EOPNOTSUPP || (o->track & LT_TRACK_TIMERS && o->hooks != LT_HOOKS_AUTO &&
+					   o->hooks != LT_HOOKS_TRACEPOINT))
+			; /* the hook's own line is printed */
+		else if (err == -EPERM)
 			fprintf(stderr, "leaktrace: the kernel refused to load BPF programs (%s): run as root, or with CAP_BPF and CAP_PERFMON\n",
 				strerror(-err));
 		else
@@ -125,6 +222,8 @@ struct tracer *tracer__new(const struct lt_opts *o)
 				strerror(-err));
 		goto out_free;
 	}
+	if (o->track & LT_TRACK_TIMERS)
+		util__log(1, "timerfd closes: %s\n", hook_name(t->hook));
 	return t;
 
 out_free:
@@ -172,7 +271,8 @@ static uint64_t probe_cookie(const struct lt_probe *pr)
 
 static struct bpf_program *entry_prog(struct tracer *t, enum lt_tracker k)
 {
-	return k == LT_TRACKER_THREADS ? t->skel->progs.lt_thread_entry : t->skel->progs.lt_alloc_entry;
+	return k == LT_TRACKER_THREADS ? t->skel->progs.lt_thread_entry :
+	       k == LT_TRACKER_TIMERS ? t->skel->progs.lt_timer_entry : t->skel->progs.lt_alloc_entry;
 }
 
 static struct bpf_program *ret_prog(struct tracer *t, enum lt_tracker k)
@@ -330,27 +430,84 @@ static int attach_plan(struct tracer *t, int pid, struct lt_plan *plan)
 	return n;
 }
 
+static int attach_progs(struct tracer *t, struct bpf_program **progs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct bpf_link *l;
+
+		if (!progs[i])
+			continue;
+		if (t->ntp_links >= (int)(sizeof(t->tp_links) / sizeof(t->tp_links[0])))
+			return -E2BIG;
+		l = bpf_program__attach(progs[i]);
+		if (!l) {
+			int err = -errno;
+
+			fprintf(stderr, "leaktrace: failed to attach %s: %s\n",
+				bpf_program__section_name(progs[i]), strerror(-err));
+			return err;
+		}
+		t->tp_links[t->ntp_links++] = l;
+		util__log(1, "attached %s\n", bpf_program__section_name(progs[i]));
+	}
+	return 0;
+}
+
 /* sched_process_fork gives a new thread's TID; sched_process_exit its end. Once. */
 static int attach_thread_tps(struct tracer *t)
 {
 	struct bpf_program *progs[] = { t->skel->progs.lt_thread_fork, t->skel->progs.lt_thread_exit };
 
-	if (t->ntp_links)
+	if (t->thread_tps)
 		return 0;
-	for (int i = 0; i < 2; i++) {
-		struct bpf_link *l = bpf_program__attach(progs[i]);
+	t->thread_tps = true;
+	return attach_progs(t, progs, 2);
+}
 
-		if (!l) {
-			int err = -errno;
+/* libbpf finds syscall tracepoints through tracefs, which may not be mounted. */
+static int ensure_tracefs(void)
+{
+	if (access("/sys/kernel/tracing/events", F_OK) == 0 ||
+	    access("/sys/kernel/debug/tracing/events", F_OK) == 0)
+		return 0;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL)) {
+		int err = -errno;
 
-			fprintf(stderr, "leaktrace: failed to attach the %s tracepoint: %s\n",
-				bpf_program__section_name(progs[i]), strerror(-err));
-			return err;
-		}
-		t->tp_links[t->ntp_links++] = l;
+		fprintf(stderr, "leaktrace: tracefs is not mounted and mounting it on /sys/kernel/tracing failed: %s\n",
+			strerror(-err));
+		return err;
 	}
-	util__log(1, "tracepoints sched_process_fork and sched_process_exit (tp_btf) attached\n");
+	util__log(1, "mounted tracefs on /sys/kernel/tracing\n");
 	return 0;
+}
+
+/* The timer tracker's syscall tracepoints and its release hook. Once. */
+static int attach_timer_tps(struct tracer *t)
+{
+	struct leaktrace_bpf *sk = t->skel;
+	bool by_fd = t->hook == LT_HOOK_TRACEPOINT;
+	struct bpf_program *progs[] = {
+		sk->progs.lt_sys_exit_timerfd_create, sk->progs.lt_sys_enter_timer_create,
+		sk->progs.lt_sys_exit_timer_create, sk->progs.lt_sys_enter_timerfd_settime,
+		sk->progs.lt_sys_enter_timer_settime, sk->progs.lt_sys_enter_timer_delete,
+		sk->progs.lt_sys_exit_timer_delete, sk->progs.lt_sys_enter_close_range,
+		sk->progs.lt_sys_exit_close_range, sk->progs.lt_timer_exec,
+		by_fd ? sk->progs.lt_sys_enter_close : NULL, by_fd ? sk->progs.lt_sys_exit_close : NULL,
+		by_fd ? sk->progs.lt_sys_enter_dup2 : NULL, by_fd ? sk->progs.lt_sys_exit_dup2 : NULL,
+		by_fd ? sk->progs.lt_sys_enter_dup3 : NULL, by_fd ? sk->progs.lt_sys_exit_dup3 : NULL,
+		t->hook == LT_HOOK_FENTRY ? sk->progs.lt_timerfd_release_fentry : NULL,
+		t->hook == LT_HOOK_KPROBE ? sk->progs.lt_timerfd_release_kprobe : NULL,
+	};
+
+	int err;
+
+	if (t->timer_tps)
+		return 0;
+	t->timer_tps = true;
+	err = ensure_tracefs();
+	if (err)
+		return err;
+	return attach_progs(t, progs, sizeof(progs) / sizeof(progs[0]));
 }
 
 int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan)
@@ -365,13 +522,17 @@ int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan)
 		return n;
 	warn_new_retprobe(plan);
 	for (int i = 0; i < plan->nprobes; i++) {
-		if (plan->probes[i].tracker == LT_TRACKER_THREADS && plan->probes[i].attached) {
-			int err = attach_thread_tps(t);
+		const struct lt_probe *pr = &plan->probes[i];
+		int err = 0;
 
-			if (err)
-				return err;
-			break;
-		}
+		if (!pr->attached)
+			continue;
+		if (pr->tracker == LT_TRACKER_THREADS)
+			err = attach_thread_tps(t);
+		else if (pr->tracker == LT_TRACKER_TIMERS)
+			err = attach_timer_tps(t);
+		if (err)
+			return err;
 	}
 	if (plan->missing[0])
 		util__log(1, "pid %d: no definition of %s; those calls are not tracked\n", pid, plan->missing);
@@ -605,6 +766,114 @@ static void collect_threads(struct tracer *t)
 	}
 }
 
+/*
+ * /proc/PID/fdinfo/FD is a check, not the ground truth (every timerfd
+ * shares one inode): is FD still a timerfd with the clock and interval we
+ * recorded? Returns its unread expirations (ticks), or -1 on a mismatch.
+ */
+static int64_t check_timerfd(int pid, int fd, const struct lt_timer *tm)
+{
+	char path[96], link[128], *text, *p;
+	long long clock = -1, ticks = -1, isec = -1, insec = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return -1;
+	link[n] = 0;
+	if (!strstr(link, "timerfd"))
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	text = util__read_file(path, NULL);
+	if (!text)
+		return -1;
+	if ((p = strstr(text, "clockid:")))
+		clock = strtoll(p + 8, NULL, 10);
+	if ((p = strstr(text, "ticks:")))
+		ticks = strtoll(p + 6, NULL, 10);
+	if ((p = strstr(text, "it_interval: (")))
+		sscanf(p + 14, "%lld, %lld", &isec, &insec);
+	free(text);
+	if (clock != tm->clock || ticks < 0 ||
+	    (uint64_t)(isec * 1000000000LL + insec) != tm->interval_ns)
+		return -1;
+	return ticks;
+}
+
+/* Per-site timer counts of every live target (a dead one keeps its last). */
+static void collect_timers(struct tracer *t, bool check_proc)
+{
+	int fd = bpf_map__fd(t->skel->maps.timers);
+	struct lt_timer_key key, next;
+	struct lt_timer tm;
+	void *prev = NULL;
+
+	for (int i = 0; i < t->ntg; i++) {
+		struct target *tg = &t->tg[i];
+
+		if (tg->exited || !util__pid_alive(tg->pid))
+			continue;
+		free(tg->msites);
+		tg->msites = NULL;
+		tg->nmsites = 0;
+		if (check_proc)
+			tg->timer_mismatch = 0;
+	}
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct target *tg;
+		struct magg *a = NULL;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &next, &tm))
+			continue;
+		tg = find_target(t, next.tgid);
+		if (!tg || tg->exited || !util__pid_alive(tg->pid))
+			continue;
+		for (int j = 0; j < tg->nmsites; j++)
+			if (key_cmp(&tg->msites[j].key, &tm.site) == 0 && tg->msites[j].kind == next.kind)
+				a = &tg->msites[j];
+		if (!a) {
+			struct magg *na = realloc(tg->msites, (tg->nmsites + 1) * sizeof(*na));
+
+			if (!na)
+				continue;
+			tg->msites = na;
+			a = &tg->msites[tg->nmsites++];
+			memset(a, 0, sizeof(*a));
+			a->key = tm.site;
+			a->kind = next.kind;
+			a->ticks = next.kind == LT_TIMER_FD && check_proc ? 0 : -1;
+		}
+		a->open++;
+		if (tm.armed && tm.interval_ns) {
+			a->periodic++;
+			if (!a->interval_ns)
+				a->interval_ns = tm.interval_ns;
+		}
+		if (!a->oldest_ns || tm.created_ns < a->oldest_ns)
+			a->oldest_ns = tm.created_ns;
+		if (next.kind == LT_TIMER_FD && check_proc) {
+			int64_t ticks = check_timerfd(tg->pid, (int)next.id, &tm);
+
+			if (ticks < 0)
+				tg->timer_mismatch++;
+			else if (a->ticks >= 0)
+				a->ticks += ticks;
+		}
+	}
+}
+
+static void sample_timers(struct tracer *t)
+{
+	t->mseq++;
+	for (int i = 0; i < t->ntg; i++)
+		for (int j = 0; j < t->tg[i].nmsites; j++)
+			trend_tab__sample(t->mtrend, &t->tg[i].msites[j].key, t->tg[i].msites[j].open, t->mseq);
+	trend_tab__end_round(t->mtrend, t->mseq);
+}
+
 static void sample_threads(struct tracer *t)
 {
 	t->tseq++;
@@ -625,6 +894,10 @@ int tracer__sample(struct tracer *t)
 	if (t->o->track & LT_TRACK_THREADS) {
 		collect_threads(t);
 		sample_threads(t);
+	}
+	if (t->o->track & LT_TRACK_TIMERS) {
+		collect_timers(t, false);
+		sample_timers(t);
 	}
 	return 0;
 }
@@ -931,6 +1204,58 @@ static void report_threads(struct tracer *t, struct lt_report *r, uint64_t now)
 	}
 }
 
+static void report_timers(struct tracer *t, struct lt_report *r, uint64_t now)
+{
+	int n = 0, k = 0;
+
+	collect_timers(t, true);
+	r->has_timers = true;
+	r->hooks = hook_name(t->hook);
+	for (int i = 0; i < t->ntg; i++) {
+		n += t->tg[i].nmsites;
+		r->drops[LT_DROP_TIMER_MISMATCH] += t->tg[i].timer_mismatch;
+	}
+	r->msites = calloc(n ? n : 1, sizeof(*r->msites));
+	if (!r->msites)
+		return;
+	for (int i = 0; i < t->ntg; i++) {
+		struct target *tg = &t->tg[i];
+
+		for (int j = 0; j < tg->nmsites; j++) {
+			struct magg *a = &tg->msites[j];
+			struct lt_timer_site *s = &r->msites[k++];
+
+			s->key = a->key;
+			s->pid = tg->pid;
+			memcpy(s->comm, tg->comm, sizeof(s->comm));
+			s->kind = a->kind == LT_TIMER_FD ? "timerfd" : "posix";
+			s->open = a->open;
+			s->periodic = a->periodic;
+			s->interval_ns = a->interval_ns;
+			s->expirations = a->ticks;
+			s->oldest_age_s = site_age(a->oldest_ns, now);
+			s->trend = trend_tab__trend(t->mtrend, &a->key);
+			s->delta = (int)trend_tab__delta(t->mtrend, &a->key, a->open, true);
+			r->timers_open += a->open;
+		}
+	}
+	r->nmsites = r->nmsites_total = k;
+	report__sort_timers(r->msites, k);
+	if (t->o->top && k > t->o->top)
+		r->nmsites = t->o->top;
+	for (int i = 0; i < r->nmsites; i++) {
+		struct lt_timer_site *s = &r->msites[i];
+		struct lt_mem_site ms = {};
+
+		build_stack(t, find_target(t, s->key.tgid), &s->key, &ms);
+		if (!ends_at_root(&ms))
+			ms.truncated = true;
+		s->stack = ms.stack;
+		s->nstack = ms.nstack;
+		s->truncated = ms.truncated;
+	}
+}
+
 int tracer__report(struct tracer *t, struct lt_report *r, bool final)
 {
 	const struct lt_opts *o = t->o;
@@ -966,7 +1291,7 @@ int tracer__report(struct tracer *t, struct lt_report *r, bool final)
 	if (err)
 		fprintf(stderr, "leaktrace: cannot scan the allocation map: %s\n", strerror(-err));
 
-	r->has_mem = true;
+	r->has_mem = (o->track & LT_TRACK_MEM) != 0;
 	r->sites = calloc(s.n ? s.n : 1, sizeof(*r->sites));
 	if (!r->sites) {
 		free(s.a);
@@ -1016,6 +1341,8 @@ int tracer__report(struct tracer *t, struct lt_report *r, bool final)
 
 	if (t->o->track & LT_TRACK_THREADS)
 		report_threads(t, r, now);
+	if (t->o->track & LT_TRACK_TIMERS)
+		report_timers(t, r, now);
 
 	for (int d = 0; d < LT_DROP__MAX; d++) {
 		uint64_t vals[ncpu > 0 ? ncpu : 1];
@@ -1104,10 +1431,12 @@ void tracer__free(struct tracer *t)
 		plan__free(&t->tg[i].extra);
 		syms__free(t->tg[i].syms);
 		free(t->tg[i].tsites);
+		free(t->tg[i].msites);
 	}
 	free(t->tg);
 	leaktrace_bpf__destroy(t->skel);
 	trend_tab__free(t->trend);
 	trend_tab__free(t->ttrend);
+	trend_tab__free(t->mtrend);
 	free(t);
 }
