@@ -27,8 +27,24 @@ enum lt_trend trend__classify(const int64_t *samples, int n)
 	const int64_t *w = samples + (n - m);
 	double mean = 0, rise, thresh;
 
+	bool up = true, down = true;
+
 	if (n < TREND_MIN_SAMPLES)
 		return LT_TREND_NEW;
+	/*
+	 * A site that rose at every sample of the window is a leak however
+	 * large it is: a steady leak grows by the same amount each second
+	 * while its size keeps growing, so a size-relative threshold alone
+	 * would call it stable after a few minutes.
+	 */
+	for (int i = 1; i < m; i++) {
+		up &= w[i] > w[i - 1];
+		down &= w[i] < w[i - 1];
+	}
+	if (up)
+		return LT_TREND_GROWING;
+	if (down)
+		return LT_TREND_SHRINKING;
 	for (int i = 0; i < m; i++)
 		mean += (double)w[i];
 	mean /= m;

@@ -3,7 +3,9 @@
  * Trend of a site from its outstanding bytes, sampled once a second.
  *
  * Rule (also stated in README): with fewer than TREND_MIN_SAMPLES samples a
- * site is "new". Otherwise take the least-squares slope of the last
+ * site is "new". A window of the last TREND_WINDOW samples that rises
+ * (falls) at every sample is "growing" ("shrinking"). Otherwise take the
+ * least-squares slope of the last
  * TREND_WINDOW samples; the change it predicts across the window is
  * "growing" when it exceeds the noise threshold, "shrinking" when it is
  * below minus the threshold, and "stable" otherwise. The threshold is

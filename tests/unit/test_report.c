@@ -75,6 +75,19 @@ static void test_trend_noisy_leak_still_grows(void)
 	ASSERT_EQ(trend__classify(s, 7), LT_TREND_GROWING, "noisy leak");
 }
 
+static void test_trend_long_steady_leak_stays_growing(void)
+{
+	/* 100 B/s for an hour: 0.03% a second, far under the 2% threshold */
+	int64_t s[3600];
+
+	for (int i = 0; i < 3600; i++)
+		s[i] = 100LL * (i + 1);
+	ASSERT_EQ(trend__classify(s, 3600), LT_TREND_GROWING, "an hour-old steady leak");
+	/* one flat second in the window: back to the threshold rule */
+	s[3598] = s[3597];
+	ASSERT_EQ(trend__classify(s, 3599), LT_TREND_STABLE, "a pause under the noise threshold");
+}
+
 static void test_trend_shrinking(void)
 {
 	int64_t s[] = { 50000, 40000, 30000, 20000, 10000 };
@@ -245,6 +258,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_trend_target_series),
 	TEST_CASE(test_trend_noise_is_stable),
 	TEST_CASE(test_trend_noisy_leak_still_grows),
+	TEST_CASE(test_trend_long_steady_leak_stays_growing),
 	TEST_CASE(test_trend_shrinking),
 	TEST_CASE(test_trend_tab_series_and_delta),
 	TEST_CASE(test_sort_by_size_growth_age),

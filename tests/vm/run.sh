@@ -234,7 +234,7 @@ for t in $TESTS; do
 	esac
 done
 if ! grep -q '^VMTEST END' "$VM/vm.log"; then
-	tail -n 25 "$VM/console.log" | sed 's/^/    | /'
+	tail -n 25 "$VM/console.log" | tr -cd '[:print:]\n' | sed 's/^/    | /'
 fi
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -61,10 +61,15 @@ marker_line() {	# marker_line MARKER
 	fi
 }
 
-waitfor() {	# waitfor FILE REGEX SECONDS: 0 once a line of FILE matches
-	n=$(($3 * 10))
+alive() {	# alive PID: running, not a zombie
+	[ -d /proc/"$1" ] && ! grep -q '^State:[[:space:]]*Z' /proc/"$1"/status 2>/dev/null
+}
+
+waitfor() {	# waitfor FILE REGEX SECONDS [PID]: 0 once a line of FILE matches
+	n=$(($3 * 10))	# 1 after SECONDS, or as soon as PID is gone
 	while [ "$n" -gt 0 ]; do
 		grep -q -E "$2" "$1" 2>/dev/null && return 0
+		[ -n "${4:-}" ] && ! alive "$4" && ! grep -q -E "$2" "$1" 2>/dev/null && return 1
 		sleep 0.1
 		n=$((n - 1))
 	done
@@ -73,16 +78,11 @@ waitfor() {	# waitfor FILE REGEX SECONDS: 0 once a line of FILE matches
 
 waitpid_t() {	# waitpid_t PID SECONDS: exit status of PID (a child), or 124 on timeout
 	n=$(($2 * 10))
-	while [ "$n" -gt 0 ] && kill -0 "$1" 2>/dev/null; do
-		# a zombie child still answers kill -0: look at its state
-		st=$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' /proc/"$1"/status 2>/dev/null)
-		[ "$st" = "Z" ] && break
+	while [ "$n" -gt 0 ] && alive "$1"; do
 		sleep 0.1
 		n=$((n - 1))
 	done
-	if kill -0 "$1" 2>/dev/null && [ "$st" != "Z" ]; then
-		return 124
-	fi
+	alive "$1" && return 124
 	wait "$1"
 }
 
@@ -93,7 +93,7 @@ start_target() {	# start_target DIR NAME [PRELOAD]: sets tpid; 1 on failure
 		"$T/$2" >"$1/t.out" 2>"$1/t.err" </dev/null &
 	fi
 	tpid=$!
-	if ! waitfor "$1/t.out" '^READY' "$TARGET_T"; then
+	if ! waitfor "$1/t.out" '^READY' "$TARGET_T" "$tpid"; then
 		why="target $2 printed no READY line"
 		cat "$1/t.err" >>"$1/diag"
 		return 1
@@ -106,8 +106,8 @@ start_tracer() {	# start_tracer DIR ARGS...: sets lpid; 1 if not ready
 	shift
 	"$LT" "$@" >"$d/lt.out" 2>"$d/lt.err" </dev/null &
 	lpid=$!
-	if ! waitfor "$d/lt.err" '^leaktrace: ready' "$READY_T"; then
-		if kill -0 "$lpid" 2>/dev/null; then
+	if ! waitfor "$d/lt.err" '^leaktrace: ready' "$READY_T" "$lpid"; then
+		if alive "$lpid"; then
 			why="leaktrace printed no 'leaktrace: ready' within ${READY_T} s"
 		else
 			wait "$lpid"
@@ -134,12 +134,12 @@ trace() {
 	start_target "$1" "$2" "${3:-}" || return 1
 	start_tracer "$1" -p "$tpid" --format json -T 0 60 || return 1
 	kill -USR1 "$tpid"
-	if ! waitfor "$1/t.out" '^DONE' "$TARGET_T"; then
+	if ! waitfor "$1/t.out" '^DONE' "$TARGET_T" "$tpid"; then
 		why="target $2 printed no DONE after SIGUSR1"
 		return 1
 	fi
 	sleep "$((SETTLE_DS / 10)).$((SETTLE_DS % 10))"
-	if ! kill -0 "$tpid" 2>/dev/null; then
+	if ! alive "$tpid"; then
 		why="target $2 died while traced"
 		return 1
 	fi
@@ -265,7 +265,7 @@ t_sigkill_cleanup() {
 		sleep 0.1
 	done
 	kill -USR1 "$tpid"
-	if ! waitfor "$d/t.out" '^DONE' "$TARGET_T" || ! kill -0 "$tpid" 2>/dev/null; then
+	if ! waitfor "$d/t.out" '^DONE' "$TARGET_T" "$tpid" || ! alive "$tpid"; then
 		why="the target did not run on after leaktrace was killed"
 		cleanup
 		return 1
@@ -287,7 +287,7 @@ info_kernel_stack() {
 	"$STACKPROBE" "$tpid" "$TARGET_T" "$T/leaker:leak_malloc" "$LIBC:malloc" \
 		>"$d/sp.out" 2>&1 &
 	spid=$!
-	waitfor "$d/sp.out" '^attached|cannot' "$READY_T"
+	waitfor "$d/sp.out" '^attached|cannot' "$READY_T" "$spid"
 	kill -USR1 "$tpid"
 	wait "$spid"
 	sed 's/^/VMINFO kernel_stack: /' "$d/sp.out"
