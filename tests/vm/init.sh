@@ -10,6 +10,7 @@ mount -t tmpfs tmpfs /tmp
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf
+# shellcheck disable=SC3045	# busybox sh has ulimit -l
 ulimit -l unlimited
 hostname vmtest
 [ -f /vm/env ] && . /vm/env

@@ -25,7 +25,6 @@
 #   initramfs tree. The console log is $OUTPUT/vm/console.log.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-REPO=$(pwd)
 OUTPUT=${OUTPUT:-.output}
 VM=$OUTPUT/vm
 LT=${LEAKTRACE_STATIC:-./leaktrace-static}
@@ -137,6 +136,7 @@ copy_libs() {	# copy_libs FILE: its shared libraries (and ld.so) into $root
 	done
 }
 
+# shellcheck disable=SC2046	# pkg-config's flags are meant to split
 build_stackprobe() {
 	${CLANG:-clang} -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ivmlinux/x86 \
 		-c tests/vm/stackprobe.bpf.c -o "$VM/stackprobe.bpf.o" &&
@@ -147,7 +147,9 @@ build_stackprobe() {
 }
 
 bb=$(command -v busybox)
-cp -L "$bb" "$root/bin/busybox" && copy_libs "$bb" || fail_all "cannot copy busybox"
+if ! cp -L "$bb" "$root/bin/busybox" || ! copy_libs "$bb"; then
+	fail_all "cannot copy busybox"
+fi
 for applet in $("$bb" --list); do
 	[ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
 done

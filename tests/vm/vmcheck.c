@@ -337,9 +337,14 @@ static struct jval *first_exe_frame(struct jval *site, const char *exe, int *idx
 
 static void print_frame(const char *pre, struct jval *fr)
 {
-	printf("%s%s %s+%lld (%s:%lld) [%s]%s\n", pre, jstr(fr, "addr"), jstr(fr, "func"),
-	       jint(fr, "offset"), base(jstr(fr, "file")), jint(fr, "line"),
-	       base(jstr(fr, "module")), jget(fr, "inlined") && jget(fr, "inlined")->b ? " inlined" : "");
+	const char *func = jstr(fr, "func"), *file = base(jstr(fr, "file"));
+	char where[300] = "";
+
+	if (*file)
+		snprintf(where, sizeof(where), " (%s:%lld)", file, jint(fr, "line"));
+	printf("%s%s %s+%lld%s [%s]%s\n", pre, jstr(fr, "addr"), *func ? func : "??",
+	       jint(fr, "offset"), where, base(jstr(fr, "module")),
+	       jget(fr, "inlined") && jget(fr, "inlined")->b ? " inlined" : "");
 }
 
 static void print_sites(struct jval *rep, int frames)
