@@ -333,4 +333,21 @@ int BPF_KRETPROBE(lt_alloc_return)
 	return 0;
 }
 
+/*
+ * --follow: a traced process's fork is traced too, from its first
+ * instruction (fires in the parent, before the child runs). Blocks the
+ * child inherited stay the parent's: they are keyed by the parent's tgid.
+ */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(lt_follow_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	__u8 one = 1;
+
+	if (ctgid == ptgid || !bpf_map_lookup_elem(&targets, &ptgid))
+		return 0;
+	bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY);
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -57,6 +57,7 @@ static const struct argp_option options[] = {
 	{ "pid", 'p', "PID[,PID...]", 0, "Trace these running processes", 1 },
 	{ "command", 'c', "'CMD ARGS'", 0, "Run CMD and trace it from its first allocation", 1 },
 	{ "all", 'a', NULL, 0, "Trace every process on the host (costs every process a trap per call)", 1 },
+	{ "follow", 'f', NULL, 0, "Also trace the processes the targets fork from now on (their inherited blocks stay the parent's)", 1 },
 
 	{ NULL, 0, NULL, 0, "What to track:", 2 },
 	{ "track", OPT_TRACK, "LIST", 0, "Trackers to run: mem, threads, timers (default: all available)", 2 },
@@ -241,6 +242,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'a':
 		o->all = true;
+		break;
+	case 'f':
+		o->follow = true;
 		break;
 	case 'T':
 		err = parse_u64("-T", arg, 0, INT_MAX, &u);

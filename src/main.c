@@ -361,14 +361,9 @@ int main(int argc, char **argv)
 		if (o.command) {
 			if (!child.reaped)
 				alive++;
-		} else {
-			for (int i = 0; i < o.npids; i++) {
-				if (util__pid_alive(o.pids[i]))
-					alive++;
-				else
-					tracer__target_exited(t, o.pids[i]);
-			}
 		}
+		/* -p targets, and with --follow their children (the command's too) */
+		alive += tracer__alive(t);
 		all_gone = alive == 0;
 
 		if (now >= next_sample) {

@@ -55,6 +55,7 @@ struct lt_opts {
 	uint64_t max_allocs;
 	uint32_t max_stacks;
 	bool fail_on_leak;
+	bool follow;		/* -f: trace the targets' forks too */
 	enum lt_hooks hooks;	/* how timerfd closes are seen */
 	int verbose;
 };

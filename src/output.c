@@ -467,6 +467,12 @@ static void folded_name(FILE *f, const char *s)
  * of their own. A stack whose walk stopped early gets "[truncated]" as its
  * outermost frame, so that it does not pose as a whole stack. Sites holding
  * no bytes are left out (they add nothing to a flame graph).
+ *
+ * Memory only: a flame graph has one unit, and thread or timer counts among
+ * bytes would be slivers that distort every percentage (and the lines would
+ * no longer add up to outstanding_bytes). Threads and timers are in the
+ * pprof sibling profiles (a flame graph with go tool pprof -http) and in
+ * JSON. Without the memory tracker the output is empty.
  */
 int output__folded(FILE *f, const struct lt_report *r)
 {

@@ -46,6 +46,7 @@ struct lt_probe {
 	int cur;		/* index of the offset in use */
 	uint64_t addr;		/* runtime address of the probe in the target, 0 if unknown */
 	bool attached;
+	bool shared;		/* filter mode: attached once for another target's plan */
 	struct bpf_link *lentry, *lret;	/* perf-event links (kernels without uprobe_multi) */
 };
 

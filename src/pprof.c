@@ -4,6 +4,7 @@
  * Field numbers from github.com/google/pprof proto/profile.proto.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@
 #define L_KEY		1
 #define L_STR		2
 #define L_NUM		3
+#define L_NUM_UNIT	4
 /* Mapping */
 #define M_ID		1
 #define M_START		2
@@ -65,6 +67,7 @@
 #define WT_LEN		2
 
 #define TRUNCATED_NAME	"[truncated]"
+#define MAX_VALUES	4	/* sample values per profile, at most */
 
 /* ---- encoding ---- */
 
@@ -471,22 +474,25 @@ static void label_str(struct builder *b, const char *key, const char *val)
 	pb_msg(&b->smp_msg, S_LABEL, &b->lab_msg);
 }
 
-static void label_num(struct builder *b, const char *key, int64_t val)
+/* A numeric label; UNIT (NULL: none) is its num_unit, which pprof scales by. */
+static void label_num(struct builder *b, const char *key, int64_t val, const char *unit)
 {
 	pb_uint(&b->lab_msg, L_KEY, str_id(b, key));
 	pb_uint(&b->lab_msg, L_NUM, (uint64_t)val);
+	if (unit)
+		pb_uint(&b->lab_msg, L_NUM_UNIT, str_id(b, unit));
 	pb_msg(&b->smp_msg, S_LABEL, &b->lab_msg);
 }
 
 /*
- * One sample: STACK innermost first. Consecutive frames at one address
- * whose earlier ones are inlined make one Location.
+ * Start a sample: STACK innermost first, then VALUES. Consecutive frames at
+ * one address whose earlier ones are inlined make one Location. Labels of
+ * the caller's own may follow (label_str, label_num); sample_end() ends it.
  */
-static void add_sample(struct builder *b, int pid, const char *comm, const char *trend,
-		       const struct lt_frame *stack, int nstack, bool truncated,
-		       const int64_t *values, int nvalues)
+static void sample_begin(struct builder *b, int pid, const struct lt_frame *stack, int nstack,
+			 bool truncated, const int64_t *values, int nvalues)
 {
-	uint64_t v[4];
+	uint64_t v[MAX_VALUES];
 
 	b->nids = 0;
 	for (int i = 0; i < nstack;) {
@@ -503,10 +509,17 @@ static void add_sample(struct builder *b, int pid, const char *comm, const char 
 	if (truncated)
 		push_id(b, truncated_id(b));
 	pb_packed(&b->smp_msg, S_LOCATION_ID, b->ids, b->nids, &b->pk_msg);
-	for (int i = 0; i < nvalues && i < 4; i++)
+	if (nvalues > MAX_VALUES)
+		nvalues = MAX_VALUES;
+	for (int i = 0; i < nvalues; i++)
 		v[i] = (uint64_t)values[i];
-	pb_packed(&b->smp_msg, S_VALUE, v, nvalues < 4 ? nvalues : 4, &b->pk_msg);
-	label_num(b, "pid", pid);
+	pb_packed(&b->smp_msg, S_VALUE, v, nvalues, &b->pk_msg);
+}
+
+/* The labels every sample has (pid, comm, trend), and the sample is done. */
+static void sample_end(struct builder *b, int pid, const char *comm, const char *trend)
+{
+	label_num(b, "pid", pid, NULL);
 	if (comm && *comm)
 		label_str(b, "comm", comm);
 	if (trend)
@@ -594,6 +607,38 @@ static int finish(struct builder *b, const struct profile_desc *d, const struct 
 	return 0;
 }
 
+typedef void (*add_samples_fn)(struct builder *b, const struct lt_report *r);
+
+/* The profile D of R, with the samples ADD adds. */
+static int encode(const struct lt_report *r, const struct profile_desc *d, add_samples_fn add,
+		  uint8_t **buf, size_t *len)
+{
+	struct builder b;
+	int err;
+
+	*buf = NULL;
+	*len = 0;
+	if (!builder_init(&b)) {
+		builder_free(&b);
+		return -ENOMEM;
+	}
+	add(&b, r);
+	err = finish(&b, d, r, buf, len);
+	builder_free(&b);
+	return err;
+}
+
+static void heap_samples(struct builder *b, const struct lt_report *r)
+{
+	for (int i = 0; r->has_mem && i < r->nsites; i++) {
+		const struct lt_mem_site *s = &r->sites[i];
+		int64_t v[2] = { s->allocs, s->bytes };
+
+		sample_begin(b, s->pid, s->stack, s->nstack, s->truncated, v, 2);
+		sample_end(b, s->pid, s->comm, trend__name(s->trend));
+	}
+}
+
 int pprof__encode_heap(const struct lt_report *r, uint8_t **buf, size_t *len)
 {
 	static const struct value_type types[] = {
@@ -607,25 +652,74 @@ int pprof__encode_heap(const struct lt_report *r, uint8_t **buf, size_t *len)
 		.period = 1,
 		.default_type = "inuse_space",
 	};
-	struct builder b;
-	int err;
 
-	*buf = NULL;
-	*len = 0;
-	if (!builder_init(&b)) {
-		builder_free(&b);
-		return -ENOMEM;
-	}
-	for (int i = 0; r->has_mem && i < r->nsites; i++) {
-		const struct lt_mem_site *s = &r->sites[i];
-		int64_t v[2] = { s->allocs, s->bytes };
+	return encode(r, &desc, heap_samples, buf, len);
+}
 
-		add_sample(&b, s->pid, s->comm, trend__name(s->trend), s->stack, s->nstack,
-			   s->truncated, v, 2);
+static void thread_samples(struct builder *b, const struct lt_report *r)
+{
+	for (int i = 0; r->has_threads && i < r->ntsites; i++) {
+		const struct lt_thread_site *s = &r->tsites[i];
+		int64_t v[4] = { (int64_t)s->live + s->exited_unjoined, s->live, s->exited_unjoined,
+				 (int64_t)s->stack_bytes };
+
+		sample_begin(b, s->pid, s->stack, s->nstack, s->truncated, v, 4);
+		if (s->start_routine)
+			label_str(b, "start_routine", s->start_routine);
+		if (s->libc_internal)
+			label_str(b, "libc_internal", "true");
+		sample_end(b, s->pid, s->comm, trend__name(s->trend));
 	}
-	err = finish(&b, &desc, r, buf, len);
-	builder_free(&b);
-	return err;
+}
+
+int pprof__encode_threads(const struct lt_report *r, uint8_t **buf, size_t *len)
+{
+	static const struct value_type types[] = {
+		{ "threads", "count" },
+		{ "live", "count" },
+		{ "exited_unjoined", "count" },
+		{ "stack_reservation", "bytes" },
+	};
+	static const struct profile_desc desc = {
+		.types = types,
+		.ntypes = 4,
+		.period_type = { "threads", "count" },
+		.period = 1,
+		.default_type = "threads",
+	};
+
+	return encode(r, &desc, thread_samples, buf, len);
+}
+
+static void timer_samples(struct builder *b, const struct lt_report *r)
+{
+	for (int i = 0; r->has_timers && i < r->nmsites; i++) {
+		const struct lt_timer_site *s = &r->msites[i];
+		int64_t v[2] = { s->open, s->periodic };
+
+		sample_begin(b, s->pid, s->stack, s->nstack, s->truncated, v, 2);
+		if (s->kind)
+			label_str(b, "kind", s->kind);
+		label_num(b, "interval_ns", (int64_t)s->interval_ns, "nanoseconds");
+		sample_end(b, s->pid, s->comm, trend__name(s->trend));
+	}
+}
+
+int pprof__encode_timers(const struct lt_report *r, uint8_t **buf, size_t *len)
+{
+	static const struct value_type types[] = {
+		{ "open", "count" },
+		{ "periodic", "count" },
+	};
+	static const struct profile_desc desc = {
+		.types = types,
+		.ntypes = 2,
+		.period_type = { "timers", "count" },
+		.period = 1,
+		.default_type = "open",
+	};
+
+	return encode(r, &desc, timer_samples, buf, len);
 }
 
 int pprof__gzip(FILE *f, const uint8_t *buf, size_t len)
@@ -656,18 +750,35 @@ int pprof__gzip(FILE *f, const uint8_t *buf, size_t len)
 	return ferror(f) ? -EIO : 0;
 }
 
-int pprof__write(FILE *f, const struct lt_report *r)
+typedef int (*encode_fn)(const struct lt_report *r, uint8_t **buf, size_t *len);
+
+static int write_gz(FILE *f, const struct lt_report *r, encode_fn enc)
 {
 	uint8_t *buf;
 	size_t len;
 	int err;
 
-	err = pprof__encode_heap(r, &buf, &len);
+	err = enc(r, &buf, &len);
 	if (err)
 		return err;
 	err = pprof__gzip(f, buf, len);
 	free(buf);
 	return err;
+}
+
+int pprof__write(FILE *f, const struct lt_report *r)
+{
+	return write_gz(f, r, pprof__encode_heap);
+}
+
+int pprof__write_threads(FILE *f, const struct lt_report *r)
+{
+	return write_gz(f, r, pprof__encode_threads);
+}
+
+int pprof__write_timers(FILE *f, const struct lt_report *r)
+{
+	return write_gz(f, r, pprof__encode_timers);
 }
 
 int pprof__sibling(const char *path, const char *kind, char *out, size_t len)
@@ -682,12 +793,35 @@ int pprof__sibling(const char *path, const char *kind, char *out, size_t len)
 	return k < 0 || (size_t)k >= len ? -ENAMETOOLONG : 0;
 }
 
+/* Replace the KIND sibling of PATH with what WRITE writes. 0 or -errno, printed. */
+static int write_sibling(const char *path, const char *kind, report_writer write,
+			 const struct lt_report *r)
+{
+	char sib[PATH_MAX];
+
+	if (pprof__sibling(path, kind, sib, sizeof(sib))) {
+		fprintf(stderr, "leaktrace: file name too long: the %s profile beside %s\n", kind, path);
+		return -ENAMETOOLONG;
+	}
+	return sink__replace(sib, write, r);
+}
+
 int pprof__write_files(const char *path, const struct lt_report *r)
 {
-	/*
-	 * The threads and timers profiles go to pprof__sibling(path, "threads")
-	 * and pprof__sibling(path, "timers"), written only when the report has
-	 * those sections (not in the report model yet).
-	 */
-	return sink__replace(path, pprof__write, r);
+	int err = 0, e;
+
+	/* a section that is off has no file: none is created, an old one is left alone */
+	if (r->has_mem)
+		err = sink__replace(path, pprof__write, r);
+	if (r->has_threads) {
+		e = write_sibling(path, "threads", pprof__write_threads, r);
+		if (e && !err)
+			err = e;
+	}
+	if (r->has_timers) {
+		e = write_sibling(path, "timers", pprof__write_timers, r);
+		if (e && !err)
+			err = e;
+	}
+	return err;
 }

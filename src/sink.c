@@ -213,6 +213,31 @@ struct sinks {
 	int n;
 };
 
+/* The threads and timers profiles beside pprof template TMPL, for the trackers in TRACK. */
+static int check_siblings(const char *tmpl, unsigned int track)
+{
+	static const struct { unsigned int bit; const char *kind; } sib[] = {
+		{ LT_TRACK_THREADS, "threads" },
+		{ LT_TRACK_TIMERS, "timers" },
+	};
+	char path[PATH_MAX];
+	int err;
+
+	for (size_t i = 0; i < sizeof(sib) / sizeof(sib[0]); i++) {
+		if (!(track & sib[i].bit))
+			continue;
+		if (pprof__sibling(tmpl, sib[i].kind, path, sizeof(path))) {
+			fprintf(stderr, "leaktrace: file name too long: the %s profile beside %s\n",
+				sib[i].kind, tmpl);
+			return -ENAMETOOLONG;
+		}
+		err = sink__check(path);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 struct sinks *sinks__open(const struct lt_opts *o)
 {
 	struct sinks *ss = calloc(1, sizeof(*ss));
@@ -233,7 +258,8 @@ struct sinks *sinks__open(const struct lt_opts *o)
 			s->f = sink__open(s->path);
 			if (!s->f)
 				goto fail;
-		} else if (sink__check(s->path)) {
+		} else if (sink__check(s->path) ||
+			   (s->format == LT_FMT_PPROF && check_siblings(s->path, o->track))) {
 			goto fail;
 		}
 	}

@@ -21,6 +21,11 @@ int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan);
 int tracer__watch(struct tracer *t, int pid);
 /* -c: after the exec, check the predicted definers against the real maps. */
 void tracer__verify_plan(struct tracer *t, int pid);
+/* Above this many -p PIDs, probes are attached for every pid with a tgid map. */
+#define LT_PID_BOUND_MAX 4
+
+/* How many targets are still alive (marks the others exited; --follow adds children). */
+int tracer__alive(struct tracer *t);
 /* Take the once-a-second sample of per-site totals. */
 int tracer__sample(struct tracer *t);
 /* Mark a target as exited (its symbols stay usable). */

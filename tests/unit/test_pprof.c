@@ -84,6 +84,68 @@ static void fill(struct lt_report *r, struct lt_target *tg)
 	s->nstack = 2;
 }
 
+/*
+ * Thread sites: 7 live threads of start_worker (start routine worker_main),
+ * truncated below main; 5 exited-unjoined of spawn_helper, no start routine
+ * known, made by libc.
+ */
+static void fill_threads(struct lt_report *r)
+{
+	struct lt_thread_site *s;
+
+	r->has_threads = true;
+	r->threads_live = 7;
+	r->threads_exited_unjoined = 5;
+	r->ntsites = r->ntsites_total = 2;
+	r->tsites = calloc(2, sizeof(*r->tsites));
+
+	s = &r->tsites[0];
+	*s = (struct lt_thread_site){ .pid = 42, .live = 7, .stack_bytes = 7 * 8388608ULL,
+				      .trend = LT_TREND_GROWING, .truncated = true };
+	strcpy(s->comm, "server");
+	s->start_routine = strdup("worker_main");
+	s->stack = calloc(2, sizeof(*s->stack));
+	s->stack[0] = fr(BASE + 0x3000, "start_worker", "pool.c", 17, EXE, 0x3000, false);
+	s->stack[1] = fr(BASE + 0x1500, "main", "job.c", 81, EXE, 0x1500, false);
+	s->nstack = 2;
+
+	s = &r->tsites[1];
+	*s = (struct lt_thread_site){ .pid = 42, .exited_unjoined = 5, .stack_bytes = 5 * 65536ULL,
+				      .trend = LT_TREND_NEW, .libc_internal = true };
+	strcpy(s->comm, "server");
+	s->stack = calloc(1, sizeof(*s->stack));
+	s->stack[0] = fr(BASE + 0x3100, "spawn_helper", "pool.c", 30, EXE, 0x3100, false);
+	s->nstack = 1;
+}
+
+/* Timer sites: 25 periodic timerfds of 1 s (arm_ticker), 4 one-shot POSIX timers (arm_once). */
+static void fill_timers(struct lt_report *r)
+{
+	struct lt_timer_site *s;
+
+	r->has_timers = true;
+	r->timers_open = 29;
+	r->nmsites = r->nmsites_total = 2;
+	r->msites = calloc(2, sizeof(*r->msites));
+
+	s = &r->msites[0];
+	*s = (struct lt_timer_site){ .pid = 42, .kind = "timerfd", .open = 25, .periodic = 25,
+				     .interval_ns = 1000000000, .expirations = -1,
+				     .trend = LT_TREND_STABLE };
+	strcpy(s->comm, "server");
+	s->stack = calloc(1, sizeof(*s->stack));
+	s->stack[0] = fr(BASE + 0x4000, "arm_ticker", "tick.c", 5, EXE, 0x4000, false);
+	s->nstack = 1;
+
+	s = &r->msites[1];
+	*s = (struct lt_timer_site){ .pid = 42, .kind = "posix", .open = 4, .expirations = -1,
+				     .trend = LT_TREND_NEW };
+	strcpy(s->comm, "server");
+	s->stack = calloc(1, sizeof(*s->stack));
+	s->stack[0] = fr(BASE + 0x4100, "arm_once", "tick.c", 9, EXE, 0x4100, false);
+	s->nstack = 1;
+}
+
 /* ---- a decoder for what we need of profile.proto ---- */
 
 #define MAXN 64
@@ -92,8 +154,8 @@ struct d_line { uint64_t fn; int64_t line; };
 struct d_loc { uint64_t id, mapping, address; struct d_line line[8]; int nline; };
 struct d_fn { uint64_t id, name, sys, file; };
 struct d_map { uint64_t id, start, limit, offset, file, build_id; bool has_fn, has_file, has_line, has_inl; };
-struct d_label { uint64_t key, str; int64_t num; };
-struct d_sample { uint64_t loc[16]; int nloc; int64_t val[4]; int nval; struct d_label label[4]; int nlabel; };
+struct d_label { uint64_t key, str, num_unit; int64_t num; };
+struct d_sample { uint64_t loc[16]; int nloc; int64_t val[4]; int nval; struct d_label label[8]; int nlabel; };
 struct d_vt { uint64_t type, unit; };
 
 struct d_prof {
@@ -214,7 +276,7 @@ static void decode(const uint8_t *buf, size_t len, struct d_prof *d)
 					repeated(&g, s->loc, &s->nloc, 16, true);
 				if (g.num == 2)
 					repeated(&g, s->val, &s->nval, 4, true);
-				if (g.num == 3 && s->nlabel < 4) {
+				if (g.num == 3 && s->nlabel < 8) {
 					struct d_label *l = &s->label[s->nlabel++];
 					const uint8_t *r = g.p, *re = g.p + g.n;
 
@@ -222,6 +284,7 @@ static void decode(const uint8_t *buf, size_t len, struct d_prof *d)
 						if (h.num == 1) l->key = h.v;
 						if (h.num == 2) l->str = h.v;
 						if (h.num == 3) l->num = (int64_t)h.v;
+						if (h.num == 4) l->num_unit = h.v;
 					}
 				}
 			}
@@ -352,16 +415,34 @@ static const char *label_of(const struct d_prof *d, const struct d_sample *s, co
 	return NULL;
 }
 
-static bool encode(struct lt_report *r, struct d_prof *d)
+typedef int (*encoder)(const struct lt_report *r, uint8_t **buf, size_t *len);
+
+static bool encode_with(encoder enc, struct lt_report *r, struct d_prof *d)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
 
-	if (!ASSERT_EQ(pprof__encode_heap(r, &buf, &len), 0, "pprof__encode_heap"))
+	memset(d, 0, sizeof(*d));
+	if (!ASSERT_EQ(enc(r, &buf, &len), 0, "encode"))
 		return false;
 	decode(buf, len, d);
 	free(buf);
 	return ASSERT_FALSE(d->bad, "decodes");
+}
+
+static bool encode(struct lt_report *r, struct d_prof *d)
+{
+	return encode_with(pprof__encode_heap, r, d);
+}
+
+/* The label KEY of S is a string label with value WANT. */
+static void check_str_label(const struct d_prof *d, const struct d_sample *s, const char *key,
+			    const char *want)
+{
+	const char *got = label_of(d, s, key, NULL);
+
+	if (ASSERT_OK_PTR(got, key))
+		ASSERT_STREQ(got, want, key);
 }
 
 /* ---- tests ---- */
@@ -580,6 +661,255 @@ static void test_sibling_names(void)
 	ASSERT_EQ(pprof__sibling("heap.pb.gz", "threads", out, 10), -ENAMETOOLONG, "too long");
 }
 
+static void test_threads_profile(void)
+{
+	struct lt_report r;
+	struct lt_target tg;
+	struct d_prof d;
+	static const char *types[][2] = {
+		{ "threads", "count" }, { "live", "count" },
+		{ "exited_unjoined", "count" }, { "stack_reservation", "bytes" },
+	};
+	int64_t pid = 0;
+
+	fill(&r, &tg);
+	fill_threads(&r);
+	if (!encode_with(pprof__encode_threads, &r, &d))
+		goto out;
+	if (ASSERT_EQ(d.nst, 4, "sample types")) {
+		for (int i = 0; i < 4; i++) {
+			ASSERT_STREQ(S(&d, d.st[i].type), types[i][0], "type");
+			ASSERT_STREQ(S(&d, d.st[i].unit), types[i][1], "unit");
+		}
+	}
+	ASSERT_STREQ(S(&d, (uint64_t)d.default_type), "threads", "default sample type");
+	ASSERT_STREQ(S(&d, d.period_type.type), "threads", "period type");
+	ASSERT_STREQ(S(&d, d.period_type.unit), "count", "period unit");
+	ASSERT_EQ(d.period, 1, "period");
+	ASSERT_EQ(d.time_nanos, 1700000000LL * 1000000000LL + 123, "time_nanos");
+	if (ASSERT_EQ(d.ncomment, 1, "comments"))
+		ASSERT_TRUE(strstr(S(&d, d.comment[0]), "report 4") != NULL, "comment names the report");
+	if (!ASSERT_EQ(d.nsample, 2, "one sample per thread site, no memory sample"))
+		goto out;
+
+	struct d_sample *s = &d.sample[0];
+
+	if (ASSERT_EQ(s->nval, 4, "values")) {
+		ASSERT_EQ(s->val[0], 7, "threads = live + exited_unjoined");
+		ASSERT_EQ(s->val[1], 7, "live");
+		ASSERT_EQ(s->val[2], 0, "exited_unjoined");
+		ASSERT_EQ(s->val[3], 7 * 8388608LL, "stack_reservation");
+	}
+	if (ASSERT_EQ(s->nloc, 3, "creation stack + [truncated]")) {
+		ASSERT_STREQ(line_fn(&d, s->loc[0], 0), "start_worker", "innermost first");
+		ASSERT_STREQ(line_fn(&d, s->loc[1], 0), "main", "then its caller");
+		ASSERT_STREQ(line_fn(&d, s->loc[2], 0), "[truncated]", "truncation marker");
+	}
+	check_str_label(&d, s, "start_routine", "worker_main");
+	ASSERT_TRUE(label_of(&d, s, "libc_internal", NULL) == NULL, "no libc_internal label");
+	check_str_label(&d, s, "comm", "server");
+	check_str_label(&d, s, "trend", "growing");
+	label_of(&d, s, "pid", &pid);
+	ASSERT_EQ(pid, 42, "pid label");
+
+	s = &d.sample[1];
+	if (ASSERT_EQ(s->nval, 4, "values")) {
+		ASSERT_EQ(s->val[0], 5, "threads");
+		ASSERT_EQ(s->val[1], 0, "live");
+		ASSERT_EQ(s->val[2], 5, "exited_unjoined");
+		ASSERT_EQ(s->val[3], 5 * 65536LL, "stack_reservation");
+	}
+	if (ASSERT_EQ(s->nloc, 1, "creation stack"))
+		ASSERT_STREQ(line_fn(&d, s->loc[0], 0), "spawn_helper", "creating function");
+	ASSERT_TRUE(label_of(&d, s, "start_routine", NULL) == NULL, "no start_routine when unknown");
+	check_str_label(&d, s, "libc_internal", "true");
+	check_str_label(&d, s, "trend", "new");
+	if (ASSERT_EQ(d.nmap, 1, "one mapping: the executable"))
+		ASSERT_STREQ(S(&d, d.map[0].file), EXE, "mapping file");
+out:
+	d_free(&d);
+	report__free_sites(&r);
+}
+
+static void test_timers_profile(void)
+{
+	struct lt_report r;
+	struct lt_target tg;
+	struct d_prof d;
+	int64_t num = -1;
+
+	fill(&r, &tg);
+	fill_timers(&r);
+	if (!encode_with(pprof__encode_timers, &r, &d))
+		goto out;
+	if (ASSERT_EQ(d.nst, 2, "sample types")) {
+		ASSERT_STREQ(S(&d, d.st[0].type), "open", "type 0");
+		ASSERT_STREQ(S(&d, d.st[0].unit), "count", "unit 0");
+		ASSERT_STREQ(S(&d, d.st[1].type), "periodic", "type 1");
+		ASSERT_STREQ(S(&d, d.st[1].unit), "count", "unit 1");
+	}
+	ASSERT_STREQ(S(&d, (uint64_t)d.default_type), "open", "default sample type");
+	ASSERT_STREQ(S(&d, d.period_type.type), "timers", "period type");
+	ASSERT_STREQ(S(&d, d.period_type.unit), "count", "period unit");
+	ASSERT_EQ(d.period, 1, "period");
+	if (!ASSERT_EQ(d.nsample, 2, "one sample per timer site, no memory sample"))
+		goto out;
+
+	struct d_sample *s = &d.sample[0];
+
+	if (ASSERT_EQ(s->nval, 2, "values")) {
+		ASSERT_EQ(s->val[0], 25, "open");
+		ASSERT_EQ(s->val[1], 25, "periodic");
+	}
+	if (ASSERT_EQ(s->nloc, 1, "creation stack"))
+		ASSERT_STREQ(line_fn(&d, s->loc[0], 0), "arm_ticker", "creating function");
+	check_str_label(&d, s, "kind", "timerfd");
+	check_str_label(&d, s, "trend", "stable");
+	ASSERT_TRUE(label_of(&d, s, "interval_ns", &num) != NULL, "interval_ns label");
+	ASSERT_EQ(num, 1000000000, "interval_ns");
+	for (int i = 0; i < s->nlabel; i++)
+		if (!strcmp(S(&d, s->label[i].key), "interval_ns"))
+			ASSERT_STREQ(S(&d, s->label[i].num_unit), "nanoseconds", "interval_ns unit");
+
+	s = &d.sample[1];
+	if (ASSERT_EQ(s->nval, 2, "values")) {
+		ASSERT_EQ(s->val[0], 4, "open");
+		ASSERT_EQ(s->val[1], 0, "periodic");
+	}
+	check_str_label(&d, s, "kind", "posix");
+	num = -1;
+	ASSERT_TRUE(label_of(&d, s, "interval_ns", &num) != NULL, "interval_ns label");
+	ASSERT_EQ(num, 0, "interval_ns of a one-shot site");
+out:
+	d_free(&d);
+	report__free_sites(&r);
+}
+
+/* The gzip file PATH holds exactly what ENC encodes for R. */
+static void check_gz_file(const char *path, encoder enc, struct lt_report *r)
+{
+	static uint8_t back[65536];
+	uint8_t *raw = NULL;
+	size_t rawlen = 0;
+	gzFile gz;
+	int n;
+
+	if (!ASSERT_EQ(enc(r, &raw, &rawlen), 0, "encode"))
+		return;
+	gz = gzopen(path, "rb");
+	if (ASSERT_OK_PTR(gz, path)) {
+		n = gzread(gz, back, sizeof(back));
+		ASSERT_EQ(n, rawlen, "decompressed length");
+		ASSERT_TRUE(n == (int)rawlen && !memcmp(back, raw, rawlen), "decompressed bytes");
+		gzclose(gz);
+	}
+	free(raw);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+static int count_files(const char *dir)
+{
+	char cmd[160];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls -A %s | wc -l", dir);
+	p = popen(cmd, "r");
+	if (p) {
+		if (fscanf(p, "%d", &n) != 1)
+			n = -1;
+		pclose(p);
+	}
+	return n;
+}
+
+/* pprof__write_files: one file per section that is on, siblings named by pprof__sibling. */
+static void test_write_files(void)
+{
+	struct lt_report r;
+	struct lt_target tg;
+	char dir[] = "/tmp/lt-pprof-files-XXXXXX", path[128], cmd[160];
+
+	if (!ASSERT_OK_PTR(mkdtemp(dir), "mkdtemp"))
+		return;
+	fill(&r, &tg);
+	fill_threads(&r);
+	fill_timers(&r);
+
+	snprintf(path, sizeof(path), "%s/heap.pb.gz", dir);
+	ASSERT_EQ(pprof__write_files(path, &r), 0, "every section");
+	ASSERT_EQ(count_files(dir), 3, "three files, no temporary left");
+	check_gz_file(path, pprof__encode_heap, &r);
+	snprintf(path, sizeof(path), "%s/heap.threads.pb.gz", dir);
+	check_gz_file(path, pprof__encode_threads, &r);
+	snprintf(path, sizeof(path), "%s/heap.timers.pb.gz", dir);
+	check_gz_file(path, pprof__encode_timers, &r);
+
+	/* --track threads: only the threads profile; other names get .threads.pb.gz appended */
+	r.has_mem = false;
+	r.has_timers = false;
+	snprintf(path, sizeof(path), "%s/only.prof", dir);
+	ASSERT_EQ(pprof__write_files(path, &r), 0, "threads only");
+	ASSERT_TRUE(exists(dir, "only.prof.threads.pb.gz"), "threads profile written");
+	ASSERT_FALSE(exists(dir, "only.prof"), "no heap profile without the memory tracker");
+	ASSERT_FALSE(exists(dir, "only.prof.timers.pb.gz"), "no timers profile without timers");
+	ASSERT_EQ(count_files(dir), 4, "one more file");
+
+	/* a sibling that is a symlink is refused; the others are still written */
+	r.has_mem = r.has_timers = true;
+	snprintf(path, sizeof(path), "%s/heap.timers.pb.gz", dir);
+	snprintf(cmd, sizeof(cmd), "%s/link.timers.pb.gz", dir);
+	ASSERT_EQ(symlink(path, cmd), 0, "symlink");
+	snprintf(path, sizeof(path), "%s/link.pb.gz", dir);
+	ASSERT_EQ(pprof__write_files(path, &r), -EPERM, "refuses a symlinked sibling");
+	ASSERT_TRUE(exists(dir, "link.pb.gz") && exists(dir, "link.threads.pb.gz"),
+		    "the other profiles are written");
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ASSERT_EQ(system(cmd), 0, "cleanup");
+	report__free_sites(&r);
+}
+
+/* sinks__open checks the siblings of a pprof file for the trackers that are on. */
+static void test_sinks_check_siblings(void)
+{
+	char dir[] = "/tmp/lt-sinks-XXXXXX", path[128], link[128], cmd[160];
+	struct lt_opts o;
+	struct sinks *ss;
+
+	if (!ASSERT_OK_PTR(mkdtemp(dir), "mkdtemp"))
+		return;
+	memset(&o, 0, sizeof(o));
+	snprintf(path, sizeof(path), "%s/heap.%%n.pb.gz", dir);
+	o.nouts = 1;
+	o.outs[0].format = LT_FMT_PPROF;
+	o.outs[0].path = path;
+	o.track = LT_TRACK_MEM | LT_TRACK_THREADS | LT_TRACK_TIMERS;
+	ss = sinks__open(&o);
+	ASSERT_OK_PTR(ss, "open: nothing in the way");
+	sinks__close(ss);
+
+	snprintf(link, sizeof(link), "%s/heap.1.timers.pb.gz", dir);
+	ASSERT_EQ(symlink("/etc/passwd", link), 0, "symlink");
+	ss = sinks__open(&o);
+	ASSERT_TRUE(ss == NULL, "refused: the timers profile of report 1 is a symlink");
+	sinks__close(ss);
+	o.track = LT_TRACK_MEM | LT_TRACK_THREADS;
+	ss = sinks__open(&o);
+	ASSERT_OK_PTR(ss, "accepted: timers are not tracked");
+	sinks__close(ss);
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ASSERT_EQ(system(cmd), 0, "cleanup");
+}
+
 static void test_expand_n(void)
 {
 	char out[64];
@@ -621,6 +951,8 @@ static void test_folded(void)
 	if (!ASSERT_TRUE(fd >= 0, "mkstemp"))
 		return;
 	fill(&r, &tg);
+	fill_threads(&r);
+	fill_timers(&r);
 	f = fdopen(fd, "w");
 	ASSERT_EQ(output__folded(f, &r), 0, "output__folded");
 	fclose(f);
@@ -628,7 +960,15 @@ static void test_folded(void)
 		     "server;__libc_start_main;main;parse;load_dataset 300\n"
 		     "server;[truncated];?? 4000\n"
 		     "server;worker:with:semicolons;load_dataset 50\n",
-		     "folded lines: outermost first, ?? for unknown, ';' replaced");
+		     "folded lines: outermost first, ?? for unknown, ';' replaced, memory only");
+	/* without the memory tracker: nothing (threads and timers are not folded) */
+	r.has_mem = false;
+	f = fopen(path, "w");
+	if (ASSERT_OK_PTR(f, "reopen")) {
+		ASSERT_EQ(output__folded(f, &r), 0, "output__folded without memory");
+		fclose(f);
+		ASSERT_STREQ(slurp(path), "", "empty without the memory tracker");
+	}
 	unlink(path);
 	report__free_sites(&r);
 }
@@ -680,6 +1020,10 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_empty_report),
 	TEST_CASE(test_gzip_roundtrip),
 	TEST_CASE(test_sibling_names),
+	TEST_CASE(test_threads_profile),
+	TEST_CASE(test_timers_profile),
+	TEST_CASE(test_write_files),
+	TEST_CASE(test_sinks_check_siblings),
 	TEST_CASE(test_expand_n),
 	TEST_CASE(test_folded),
 	TEST_CASE(test_replace),

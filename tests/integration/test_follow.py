@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Forks and many PIDs (issue 8): a fork is traced only with -f/--follow,
+blocks inherited from before the fork stay the parent's, and more than a
+few -p PIDs share one probe per function (pid = -1 plus a tgid map)."""
+import os
+import signal
+
+from harness import (Target, Tracer, check, check_eq, first_exe_frame, mem_sites)
+
+EXE = "forker"
+
+
+def run(follow):
+    args = ["--format", "json", "-T", "0", "--track", "mem", 60]
+    with Target(EXE) as t, Tracer(["-p", t.pid] + (["-f"] if follow else []) + args) as lt:
+        lt.wait_ready()
+        t.release(expect="DONE")
+        child = int([l for l in t.out.lines if l.startswith("CHILD ")][0].split()[1])
+        lt.stop(signal.SIGINT)
+        final = lt.final_report()
+        try:
+            os.kill(child, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        return final, t.pid, child
+
+
+def by(final, pid):
+    out = {}
+    for s in mem_sites(final):
+        if s["pid"] != pid:
+            continue
+        fr = first_exe_frame(s, EXE)
+        if fr:
+            name = fr["func"]
+            b, a = out.get(name, (0, 0))
+            out[name] = (b + s["bytes"], a + s["allocs"])
+    return out
+
+
+def test_fork_not_followed_by_default():
+    final, parent, child = run(follow=False)
+    check_eq(sorted({s["pid"] for s in mem_sites(final)}), [parent], "pids with sites without -f")
+    p = by(final, parent)
+    check_eq(p.get("parent_leak"), (2000, 2), "parent_leak")
+    check_eq(p.get("inherited"), (777, 1), "inherited, freed only by the child's copy")
+    check("child_leak" not in p, "child_leak must not be the parent's")
+
+
+def test_fork_followed():
+    final, parent, child = run(follow=True)
+    pids = {tg["pid"] for tg in final["targets"]}
+    check(child in pids, f"child {child} among the targets {sorted(pids)}")
+    c = by(final, child)
+    check_eq(c.get("child_leak"), (1665, 3), "child_leak in the child")
+    check("inherited" not in c, "the inherited block is not the child's")
+    p = by(final, parent)
+    check_eq(p.get("parent_leak"), (2000, 2), "parent_leak")
+    check_eq(p.get("inherited"), (777, 1), "inherited stays the parent's")
+
+
+def test_many_pids_share_probes():
+    targets = [Target("continuous", ("--no-wait",)) for _ in range(6)]
+    try:
+        for t in targets:
+            t.__enter__()
+        with Tracer(["-p", ",".join(str(t.pid) for t in targets), "--once", "2", "-v",
+                     "--format", "json", "-T", "0", "--track", "mem"]) as lt:
+            lt.wait_ready()
+            lt.wait(30)
+            final = lt.final_report()
+            err = "\n".join(lt.stderr_lines())
+        check("filtered by a tgid map" in err, "-v says probes are shared with a tgid map:\n" + err)
+        drips = {s["pid"] for s in mem_sites(final)
+                 if (first_exe_frame(s, "continuous") or {}).get("func") == "drip"}
+        check_eq(sorted(drips), sorted(t.pid for t in targets), "every pid has its drip site")
+        for s in mem_sites(final):
+            check(s["pid"] in drips, f"site of an untraced pid {s['pid']}")
+    finally:
+        for t in targets:
+            t.__exit__(None, None, None)
