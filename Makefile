@@ -170,4 +170,47 @@ clean:
 	$(call msg,CLEAN,)
 	$(Q)rm -rf $(OUTPUT) $(STATIC_OUTPUT) leaktrace leaktrace-static $(TGT_BINS)
 
+# ---- fuzzing (not part of `make check`) ----------------------------------
+# `make fuzz [FUZZ_SECONDS=60]`: libFuzzer harnesses of tests/fuzz/ built with
+# clang -fsanitize=fuzzer,address,undefined into $(OUTPUT)/fuzz, each run for
+# FUZZ_SECONDS from tests/fuzz/corpus/<name>/ (read only; new inputs go to
+# $(OUTPUT)/fuzz/corpus/<name>/, crashes to $(OUTPUT)/fuzz/crashes/<name>/).
+# Copy a crash to tests/fuzz/corpus/<name>/: test_fuzz_regress replays it.
+FUZZ_SECONDS ?= 60
+FUZZ_OUT := $(OUTPUT)/fuzz
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
+	-Isrc -Ibpf -Itests/fuzz $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+# the parsers and writers the harnesses reach; an archive links what is used
+FUZZ_LIB_OBJS := $(patsubst %,$(FUZZ_OUT)/obj/%.o,procmaps elfsym pprof sink output util)
+.PHONY: fuzz fuzz-build
+
+$(FUZZ_OUT)/obj/%.o: src/%.c
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D) && $(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_OUT)/libfuzzlt.a: $(FUZZ_LIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OUT)/libfuzzlt.a
+	$(call msg,FUZZER,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OUT)/libfuzzlt.a $(LIBS) -o $@
+
+fuzz-build: $(patsubst %,$(FUZZ_OUT)/fuzz_%,$(FUZZ_NAMES))
+
+fuzz: fuzz-build
+	$(Q)for n in $(FUZZ_NAMES); do \
+		mkdir -p $(FUZZ_OUT)/corpus/$$n $(FUZZ_OUT)/crashes/$$n tests/fuzz/corpus/$$n; \
+		echo "  FUZZ      $$n, $(FUZZ_SECONDS) s"; \
+		$(FUZZ_OUT)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_OUT)/crashes/$$n/ $(FUZZ_OUT)/corpus/$$n tests/fuzz/corpus/$$n \
+			> $(FUZZ_OUT)/$$n.log 2>&1 || { tail -n 40 $(FUZZ_OUT)/$$n.log; \
+			echo "fuzz_$$n: crash saved in $(FUZZ_OUT)/crashes/$$n/"; exit 1; }; \
+		grep -E '^stat::number_of_executed_units|^Done' $(FUZZ_OUT)/$$n.log | tr '\n' ' '; echo; \
+	done
+
+# the unit test that replays tests/fuzz/corpus/ includes the harness sources
+$(OUTPUT)/tests/test_fuzz_regress: $(wildcard tests/fuzz/*.c tests/fuzz/*.h)
+
 -include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/src/*.d)

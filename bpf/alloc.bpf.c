@@ -221,10 +221,12 @@ int BPF_KPROBE(lt_alloc_entry)
 
 		take_site(ctx, tgid, &sk);
 		e->caller = sk.caller;
-		e->stack_id = sk.stack_id;
+		e->stack = sk.stack;
+		e->stack_err = sk.stack_err;
 	} else {
 		e->caller = 0;
-		e->stack_id = -1;
+		e->stack = 0;
+		e->stack_err = 0;
 	}
 	inf->depth = depth + 1;
 	return 0;
@@ -293,7 +295,8 @@ int BPF_KRETPROBE(lt_alloc_return)
 		return 0;
 
 	sk.tgid = tgid;
-	sk.stack_id = owner->stack_id;
+	sk.stack_err = owner->stack_err;
+	sk.stack = owner->stack;
 	sk.caller = owner->caller;
 
 	switch (e->func) {

@@ -48,8 +48,8 @@ enum lt_func {
 /* Drop and anomaly counters, indexes into the `drops` array map. */
 enum lt_drop {
 	LT_DROP_ALLOCS_UNTRACKED = 0,	/* allocation map full */
-	LT_DROP_STACK_COLLISIONS,	/* bpf_get_stackid() -EEXIST */
-	LT_DROP_STACK_ERRORS,		/* other bpf_get_stackid() failures */
+	LT_DROP_STACK_COLLISIONS,	/* two stacks, one key: 0 with 64-bit frame hashes (kept for the JSON contract) */
+	LT_DROP_STACK_ERRORS,		/* bpf_get_stack() failed, or the stacks map is full */
 	LT_DROP_MISSED_RETURNS,		/* stale in-flight entry found */
 	LT_DROP_INFLIGHT_FULL,		/* nesting deeper than LT_INFLIGHT_DEPTH */
 	LT_DROP_SITES_FULL,		/* site totals map full */
@@ -61,13 +61,19 @@ enum lt_drop {
 	LT_DROP__MAX,
 };
 
-/* Site: where an allocation was made. Keyed by stack id AND caller ip. */
+/*
+ * Site: where an allocation was made. Keyed by the stack AND the caller ip.
+ * A stack is identified by a 64-bit hash of its frames (the key of the
+ * `stacks` map), so two different stacks never share an entry the way
+ * bpf_get_stackid()'s buckets do.
+ */
 struct lt_site_key {
 	__u32 tgid;
-	__s32 stack_id;		/* < 0: -errno from bpf_get_stackid (no stack) */
+	__s32 stack_err;	/* 0, or -errno: no stack (then stack == 0) */
+	__u64 stack;		/* hash of the frames: key of `stacks` */
 	__u64 caller;		/* return address at [rsp] at the outermost entry */
 };
-_Static_assert(sizeof(struct lt_site_key) == 16, "lt_site_key layout");
+_Static_assert(sizeof(struct lt_site_key) == 24, "lt_site_key layout");
 
 struct lt_site_val {
 	__s64 bytes;		/* outstanding requested bytes */
@@ -89,7 +95,7 @@ struct lt_alloc_val {
 	__u64 ts_ns;
 	struct lt_site_key site;
 };
-_Static_assert(sizeof(struct lt_alloc_val) == 32, "lt_alloc_val layout");
+_Static_assert(sizeof(struct lt_alloc_val) == 40, "lt_alloc_val layout");
 
 /* One tracked call between its entry and its return. */
 struct lt_inflight_ent {
@@ -97,19 +103,20 @@ struct lt_inflight_ent {
 	__u64 size;		/* requested bytes */
 	__u64 arg;		/* realloc: old ptr; posix_memalign: memptr */
 	__u64 caller;
-	__s32 stack_id;
+	__u64 stack;
+	__s32 stack_err;
 	__u32 func;		/* enum lt_func */
 	__u32 has_ret;		/* a return probe will pop this entry */
 	__u32 pad;
 };
-_Static_assert(sizeof(struct lt_inflight_ent) == 48, "lt_inflight_ent layout");
+_Static_assert(sizeof(struct lt_inflight_ent) == 56, "lt_inflight_ent layout");
 
 struct lt_inflight {
 	__u32 depth;
 	__u32 pad;
 	struct lt_inflight_ent ent[LT_INFLIGHT_DEPTH];
 };
-_Static_assert(sizeof(struct lt_inflight) == 8 + 48 * LT_INFLIGHT_DEPTH, "lt_inflight layout");
+_Static_assert(sizeof(struct lt_inflight) == 8 + 56 * LT_INFLIGHT_DEPTH, "lt_inflight layout");
 
 /* A thread made by a tracked pthread_create. */
 enum lt_thread_state { LT_THREAD_LIVE = 1, LT_THREAD_EXITED = 2 };
@@ -132,7 +139,7 @@ struct lt_thread {
 	__u32 detached;
 	__u32 pad;
 };
-_Static_assert(sizeof(struct lt_thread) == 64, "lt_thread layout");
+_Static_assert(sizeof(struct lt_thread) == 72, "lt_thread layout");
 
 /* A pthread_create between its entry and its return. */
 struct lt_tcreate {
@@ -144,7 +151,7 @@ struct lt_tcreate {
 	__u32 child_tid;	/* from sched_process_fork */
 	__u32 detached;
 };
-_Static_assert(sizeof(struct lt_tcreate) == 56, "lt_tcreate layout");
+_Static_assert(sizeof(struct lt_tcreate) == 64, "lt_tcreate layout");
 
 struct lt_attr_key {
 	__u32 tgid;
@@ -182,7 +189,7 @@ struct lt_timer {
 	__u32 armed;
 	__u32 cloexec;		/* closed by a successful exec */
 };
-_Static_assert(sizeof(struct lt_timer) == 64, "lt_timer layout");
+_Static_assert(sizeof(struct lt_timer) == 72, "lt_timer layout");
 
 /* A timerfd_create / timer_create between the wrapper's entry and the sys_exit. */
 struct lt_tmcreate {
@@ -193,7 +200,7 @@ struct lt_tmcreate {
 	__u32 flags;
 	__u32 pad;
 };
-_Static_assert(sizeof(struct lt_tmcreate) == 40, "lt_tmcreate layout");
+_Static_assert(sizeof(struct lt_tmcreate) == 48, "lt_tmcreate layout");
 
 /* bpf_cookie layout: low 8 bits func, bit 8 "this is a return probe". */
 #define LT_COOKIE_RET		(1u << 8)

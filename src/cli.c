@@ -50,6 +50,9 @@ enum {
 	OPT_SORT,
 	OPT_FAIL_ON_LEAK,
 	OPT_HOOKS,
+	OPT_TOP_PROCS,
+	OPT_EXCLUDE_COMM,
+	OPT_FORCE,
 };
 
 static const struct argp_option options[] = {
@@ -57,6 +60,9 @@ static const struct argp_option options[] = {
 	{ "pid", 'p', "PID[,PID...]", 0, "Trace these running processes", 1 },
 	{ "command", 'c', "'CMD ARGS'", 0, "Run CMD and trace it from its first allocation", 1 },
 	{ "all", 'a', NULL, 0, "Trace every process on the host (costs every process a trap per call)", 1 },
+	{ "top-procs", OPT_TOP_PROCS, "N", 0, "With -a: processes per report, by growth (default 5; 0 = all)", 1 },
+	{ "exclude-comm", OPT_EXCLUDE_COMM, "LIST", 0, "With -a: leave out processes with these names (comma separated)", 1 },
+	{ "force", OPT_FORCE, NULL, 0, "With -a: run even on kernels 6.11-6.13, where a uretprobe can kill seccomp-filtered services", 1 },
 	{ "follow", 'f', NULL, 0, "Also trace the processes the targets fork from now on (their inherited blocks stay the parent's)", 1 },
 
 	{ NULL, 0, NULL, 0, "What to track:", 2 },
@@ -246,6 +252,17 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'f':
 		o->follow = true;
 		break;
+	case OPT_TOP_PROCS:
+		err = parse_u64("--top-procs", arg, 0, INT_MAX, &u);
+		o->top_procs = (int)u;
+		break;
+	case OPT_EXCLUDE_COMM:
+		free(o->exclude_comm);
+		o->exclude_comm = strdup(arg);
+		break;
+	case OPT_FORCE:
+		o->force = true;
+		break;
 	case 'T':
 		err = parse_u64("-T", arg, 0, INT_MAX, &u);
 		o->top = (int)u;
@@ -413,6 +430,7 @@ int cli__parse(int argc, char **argv, struct lt_opts *o)
 	error_printed = false;
 	o->interval = 10;
 	o->top = 10;
+	o->top_procs = 5;
 	o->max_size = UINT64_MAX;
 	o->formats = LT_FMT_TEXT;
 	o->track = LT_TRACK_MEM | LT_TRACK_THREADS | LT_TRACK_TIMERS;
@@ -449,8 +467,10 @@ int cli__parse(int argc, char **argv, struct lt_opts *o)
 		return usage_error("no target: give -p PID, -c 'CMD' or -a");
 	if (targets > 1)
 		return usage_error("-p, -c and -a exclude each other");
-	if (o->all)
-		return usage_error("-a (system-wide) is not available in this build yet");
+	if ((o->exclude_comm || o->force) && !o->all)
+		return usage_error("--exclude-comm and --force go with -a");
+	if (o->all && o->follow)
+		return usage_error("-a traces every process already; -f goes with -p or -c");
 	if (o->min_size > o->max_size)
 		return usage_error("--min-size is larger than --max-size");
 	return assign_outputs(o);
@@ -461,6 +481,8 @@ void cli__free(struct lt_opts *o)
 	free(o->command);
 	free(o->output);
 	free(o->allocator);
+	free(o->exclude_comm);
+	o->exclude_comm = NULL;
 	o->command = o->output = o->allocator = NULL;
 	for (int i = 0; i < o->nouts; i++) {
 		free(o->outs[i].path);

@@ -186,10 +186,9 @@ int main(int argc, char **argv)
 	lt_verbose = o.verbose;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "leaktrace: must run as root (needs CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE to attach uprobes and read /proc/PID/map_files)\n");
+	/* CapEff: not root, or root without some capability; one line naming what is missing */
+	if (util__check_caps())
 		goto out;
-	}
 	for (int i = 0; i < o.npids; i++) {
 		if (!util__pid_alive(o.pids[i])) {
 			fprintf(stderr, "leaktrace: no such process: %d\n", o.pids[i]);
@@ -256,6 +255,11 @@ int main(int argc, char **argv)
 		if (err < 0)
 			goto out;
 		nprobes = err;
+	} else if (o.all) {
+		err = tracer__attach_system(t, true);
+		if (err < 0)
+			goto out;
+		nprobes = err;
 	} else {
 		for (int i = 0; i < o.npids; i++) {
 			struct lt_plan plan;
@@ -297,6 +301,8 @@ int main(int argc, char **argv)
 		}
 		close(child.go_fd);
 		child.go_fd = -1;
+	} else if (o.all) {
+		fprintf(stderr, "leaktrace: ready: tracing every process (system-wide), %d probes\n", nprobes);
 	} else {
 		fprintf(stderr, "leaktrace: ready: tracing");
 		for (int i = 0; i < o.npids; i++) {
@@ -364,9 +370,11 @@ int main(int argc, char **argv)
 		}
 		/* -p targets, and with --follow their children (the command's too) */
 		alive += tracer__alive(t);
-		all_gone = alive == 0;
+		all_gone = alive == 0 && !o.all;
 
 		if (now >= next_sample) {
+			if (o.all)
+				tracer__attach_system(t, false);	/* files mapped since */
 			tracer__sample(t);
 			next_sample += 1;
 			if (next_sample < now)

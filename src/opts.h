@@ -56,6 +56,9 @@ struct lt_opts {
 	uint32_t max_stacks;
 	bool fail_on_leak;
 	bool follow;		/* -f: trace the targets' forks too */
+	bool force;		/* -a on a kernel known to kill seccomp-filtered services */
+	int top_procs;		/* -a: processes in a report */
+	char *exclude_comm;	/* -a: comma-separated comm names to leave out */
 	enum lt_hooks hooks;	/* how timerfd closes are seen */
 	int verbose;
 };

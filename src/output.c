@@ -69,6 +69,9 @@ void report__free_sites(struct lt_report *r)
 	free(r->msites);
 	r->msites = NULL;
 	r->nmsites = 0;
+	free(r->procs);
+	r->procs = NULL;
+	r->nprocs = 0;
 }
 
 static int timer_cmp(const void *pa, const void *pb)
@@ -191,9 +194,12 @@ int output__text(FILE *f, const struct lt_report *r)
 	fmt_time(when, sizeof(when), &r->wall);
 	fprintf(f, "leaktrace report %d%s at %s, %.1f s traced;", r->number,
 		r->final ? " (final)" : "", when, r->elapsed_s);
-	for (i = 0; i < r->ntargets; i++)
-		fprintf(f, " pid %d (%s)%s", r->targets[i].pid, r->targets[i].comm,
-			r->targets[i].exited ? " [exited]" : "");
+	if (r->system_wide)
+		fprintf(f, " system-wide, %d processes seen", r->ntargets);
+	else
+		for (i = 0; i < r->ntargets; i++)
+			fprintf(f, " pid %d (%s)%s", r->targets[i].pid, r->targets[i].comm,
+				r->targets[i].exited ? " [exited]" : "");
 	fprintf(f, "\n");
 
 	if (r->has_mem) {
@@ -209,6 +215,15 @@ int output__text(FILE *f, const struct lt_report *r)
 		for (i = 0; i < r->nsites; i++) {
 			const struct lt_mem_site *s = &r->sites[i];
 
+			for (int p = 0; r->procs && p < r->nprocs; p++) {
+				if (r->procs[p].pid == s->pid && (i == 0 || r->sites[i - 1].pid != s->pid)) {
+					fmt_bytes(b1, sizeof(b1), r->procs[p].bytes);
+					fprintf(f, " PROCESS %d/%d: pid %d (%s), %s outstanding in %" PRId64
+						" allocations, %s%" PRId64 " bytes since last\n", p + 1, r->nprocs_total,
+						r->procs[p].pid, r->procs[p].comm, b1, r->procs[p].allocs,
+						r->procs[p].delta_bytes >= 0 ? "+" : "", r->procs[p].delta_bytes);
+				}
+			}
 			fmt_bytes(b1, sizeof(b1), s->bytes);
 			fprintf(f, "  #%d %" PRId64 " bytes (%s) in %" PRId64 " allocation%s, %s%" PRId64
 				" since last, %s", i + 1, s->bytes, b1, s->allocs, s->allocs == 1 ? "" : "s",
@@ -357,6 +372,16 @@ int output__json(FILE *f, const struct lt_report *r)
 	}
 	fputc(']', f);
 
+	if (r->procs) {
+		fprintf(f, ",\"processes_total\":%d,\"processes\":[", r->nprocs_total);
+		for (i = 0; i < r->nprocs; i++) {
+			fprintf(f, "%s{\"pid\":%d,\"comm\":", i ? "," : "", r->procs[i].pid);
+			json_str(f, r->procs[i].comm);
+			fprintf(f, ",\"bytes\":%" PRId64 ",\"allocs\":%" PRId64 ",\"delta_bytes\":%" PRId64 "}",
+				r->procs[i].bytes, r->procs[i].allocs, r->procs[i].delta_bytes);
+		}
+		fputc(']', f);
+	}
 	if (r->has_mem) {
 		fprintf(f, ",\"memory\":{\"outstanding_bytes\":%" PRId64 ",\"outstanding_allocs\":%" PRId64
 			",\"delta_bytes\":%" PRId64 ",\"sites_total\":%d,\"sites\":[",
@@ -430,6 +455,8 @@ int output__json(FILE *f, const struct lt_report *r)
 		fputs("]}", f);
 	}
 
+	fprintf(f, ",\"maps\":{\"allocs\":%" PRId64 ",\"sites\":%" PRId64 ",\"stacks\":%" PRId64 "}",
+		r->map_allocs, r->map_sites, r->map_stacks);
 	fputs(",\"drops\":{", f);
 	for (i = 0; i < LT_DROP__MAX; i++)
 		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", drop__name(i), r->drops[i]);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Allocator discovery per symbol, and probe placement. */
 #include <errno.h>
+#include <dirent.h>
 #include <glob.h>
 #include <limits.h>
 #include <stdio.h>
@@ -255,6 +256,18 @@ static int add_start_probe(struct lt_plan *p, int mod)
 	pr->choice.n = 1;
 	snprintf(pr->choice.why[0], sizeof(pr->choice.why[0]), "the executable's entry point, once");
 	return 0;
+}
+
+/* -a: a probe on every tracked function module M defines. */
+static void add_all_definitions(struct lt_plan *p, int m, unsigned track)
+{
+	for (size_t k = 0; k < sizeof(trackers) / sizeof(trackers[0]); k++) {
+		if (!(track & trackers[k].track_bit))
+			continue;
+		for (size_t i = 0; i < trackers[k].n; i++)
+			if (module_defines(&p->mods[m], trackers[k].syms[i].name))
+				add_probe(p, &trackers[k].syms[i], trackers[k].tracker, m);
+	}
 }
 
 /* Resolve each tracked symbol to its first definer in lookup order. */
@@ -634,6 +647,79 @@ struct lt_probe *plan__find_same(struct lt_plan *p, const struct lt_plan *other,
 	return NULL;
 }
 
+/*
+ * -a: every file mapped executable by any process that defines a tracked
+ * function gets a probe on each of them (not only first definers: each
+ * process calls its own). Files already in P (same dev and inode) are
+ * skipped, so calling this again picks up only what is new. Returns how
+ * many files were added, or -errno.
+ */
+int plan__system(struct lt_plan *p, unsigned track, int self)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *d;
+	int added = 0;
+
+	if (!proc)
+		return -errno;
+	while ((d = readdir(proc))) {
+		int pid = atoi(d->d_name);
+		struct proc_maps *maps;
+
+		if (pid <= 0 || pid == self)
+			continue;
+		maps = procmaps__read(pid);
+		if (!maps)
+			continue;
+		for (int i = 0; i < maps->n; i++) {
+			const struct map_entry *e = &maps->e[i];
+			uint64_t dev = makedev(e->dev_major, e->dev_minor);
+			char open_path[PATH_MAX];
+			bool known = false;
+			int nprobes = p->nprobes, m;
+
+			if (!e->x || !procmaps__is_file(e) || !e->inode)
+				continue;
+			for (int k = 0; k < p->nmods && !known; k++)
+				known = p->mods[k].inode == e->inode && p->mods[k].dev == dev;
+			for (int k = 0; k < p->nskipped && !known; k++)
+				known = p->skipped[k].inode == e->inode && p->skipped[k].dev == dev;
+			if (known)
+				continue;
+			snprintf(open_path, sizeof(open_path), "/proc/%d/map_files/%lx-%lx", pid,
+				 (unsigned long)e->start, (unsigned long)e->end);
+			m = add_module(p, e->path, open_path, dev, e->inode, false);
+			if (m >= 0) {
+				/* an executable without PT_INTERP defines its allocator in symtab */
+				p->mods[m].is_exe = elf_file__is_static(p->mods[m].ef);
+				add_all_definitions(p, m, track);
+			}
+			if (m < 0 || p->nprobes == nprobes) {
+				/* nothing to probe here: remember it, and let its file go */
+				struct plan_file *ns = realloc(p->skipped, (p->nskipped + 1) * sizeof(*ns));
+
+				if (ns) {
+					p->skipped = ns;
+					p->skipped[p->nskipped].dev = dev;
+					p->skipped[p->nskipped].inode = e->inode;
+					p->nskipped++;
+				}
+				if (m >= 0 && m == p->nmods - 1) {
+					free(p->mods[m].path);
+					free(p->mods[m].open_path);
+					elf_file__free(p->mods[m].ef);
+					p->nmods--;
+				}
+				continue;
+			}
+			added++;
+		}
+		procmaps__free(maps);
+	}
+	closedir(proc);
+	return added;
+}
+
 void plan__free(struct lt_plan *p)
 {
 	if (!p)
@@ -646,5 +732,6 @@ void plan__free(struct lt_plan *p)
 	free(p->mods);
 	free(p->probes);
 	free(p->link_fds);
+	free(p->skipped);
 	memset(p, 0, sizeof(*p));
 }

@@ -60,6 +60,10 @@ struct lt_plan {
 	bool no_malloc;		/* memory was asked for, but nothing defines malloc */
 	int *link_fds;		/* uprobe_multi links */
 	int nlink_fds;
+	struct plan_file {	/* -a: files seen that define nothing tracked */
+		uint64_t dev, inode;
+	} *skipped;
+	int nskipped;
 };
 
 /*
@@ -74,6 +78,8 @@ int plan__live(int pid, const char *allocator, unsigned track, struct lt_plan *p
  * way ld.so would (LD_PRELOAD, LD_LIBRARY_PATH, RUNPATH, ld.so.conf, default dirs).
  */
 int plan__predict(const char *exe, const char *allocator, unsigned track, struct lt_plan *p);
+/* -a: add every file in use that defines tracked functions (see plan.c). */
+int plan__system(struct lt_plan *p, unsigned track, int self);
 /* Runtime addresses of the probes, from the process's maps. */
 void plan__resolve_addrs(struct lt_plan *p, int pid);
 void plan__free(struct lt_plan *p);

@@ -76,6 +76,14 @@ struct lt_timer_site {
 	bool truncated;
 };
 
+/* -a: a process's memory totals, for the top-processes list. */
+struct lt_proc {
+	int pid;
+	char comm[16];
+	int64_t bytes, allocs, delta_bytes;
+	int nsites;		/* its sites in the report (after -T) */
+};
+
 struct lt_target {
 	int pid;
 	char comm[16];
@@ -96,6 +104,9 @@ struct lt_report {
 	int nsites;
 	int nsites_total;		/* before top-N */
 
+	struct lt_proc *procs;		/* -a: top processes by growth; NULL otherwise */
+	int nprocs, nprocs_total;
+
 	bool has_threads;
 	int threads_live, threads_exited_unjoined;
 	int threads_total_live;		/* every thread of the targets, from /proc */
@@ -107,6 +118,10 @@ struct lt_report {
 	int timers_open;
 	struct lt_timer_site *msites;	/* sorted by count, top-N applied */
 	int nmsites, nmsites_total;
+
+	/* what leaktrace's own maps hold now (allocations, sites, stacks) */
+	int64_t map_allocs, map_sites, map_stacks;
+	bool system_wide;
 
 	uint64_t drops[LT_DROP__MAX];
 	const char *hooks;		/* short description of the hooks in use */

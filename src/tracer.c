@@ -7,6 +7,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/mount.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -37,6 +38,7 @@ struct target {
 	struct magg *msites;
 	int nmsites;
 	int timer_mismatch;	/* tracked timerfds /proc disagreed with at the last check */
+	bool gc_done;		/* -a: its records are deleted */
 };
 
 struct magg {
@@ -82,6 +84,10 @@ struct tracer {
 		int tracker;
 	} *shared;
 	int nshared;
+	struct lt_plan sysplan;	/* -a: every allocator file in use */
+	uint64_t *gc_stacks;	/* stacks unreferenced at the last GC: deleted if still so */
+	int ngc_stacks;
+	int64_t scan_count;	/* allocations seen by the last scan */
 	uint64_t timer_mismatch;	/* tracked timerfds that /proc disagrees with */
 };
 
@@ -110,7 +116,8 @@ static int load_skel(struct tracer *t, enum lt_release_hook hook)
 	}
 	t->skel->rodata->self_tgid = getpid();
 	t->skel->rodata->release_hook = hook;
-	t->skel->rodata->filter_tgid = t->filter;
+	t->skel->rodata->filter_tgid = t->filter && !o->all;
+	t->skel->rodata->has_excludes = o->exclude_comm != NULL;
 	bpf_program__set_autoload(t->skel->progs.lt_timerfd_release_fentry, hook == LT_HOOK_FENTRY);
 	bpf_program__set_autoload(t->skel->progs.lt_timerfd_release_kprobe, hook == LT_HOOK_KPROBE);
 	if (t->multi) {
@@ -219,7 +226,7 @@ struct tracer *tracer__new(const struct lt_opts *o)
 	 * (2.2 us at 1 pid, 12.7 us at 201): above a few, attach once for
 	 * every pid and filter by tgid in BPF. --follow needs it too.
 	 */
-	t->filter = o->npids > LT_PID_BOUND_MAX || o->follow;
+	t->filter = o->npids > LT_PID_BOUND_MAX || o->follow || o->all;
 	if (t->filter)
 		util__log(1, "probes attached for every process, filtered by a tgid map in BPF\n");
 	util__log(1, "attaching with %s\n", t->multi ? "uprobe_multi links (one per file)" :
@@ -594,7 +601,7 @@ int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan)
 
 	if (!tg)
 		return -ENOMEM;
-	if (t->filter) {
+	if (t->filter && !t->o->all) {
 		n = add_tgid(t, pid);
 		if (n)
 			return n;
@@ -752,8 +759,10 @@ static int key_cmp(const void *pa, const void *pb)
 
 	if (a->tgid != b->tgid)
 		return a->tgid < b->tgid ? -1 : 1;
-	if (a->stack_id != b->stack_id)
-		return a->stack_id < b->stack_id ? -1 : 1;
+	if (a->stack != b->stack)
+		return a->stack < b->stack ? -1 : 1;
+	if (a->stack_err != b->stack_err)
+		return a->stack_err < b->stack_err ? -1 : 1;
 	if (a->caller != b->caller)
 		return a->caller < b->caller ? -1 : 1;
 	return 0;
@@ -998,12 +1007,286 @@ static void discover_children(struct tracer *t)
 	}
 }
 
+/* -a: the seccomp passthrough bug (systemd#34615) makes uretprobes kill seccomp-filtered services. */
+static bool kernel_kills_seccomp_uretprobes(char *rel, size_t len)
+{
+	struct utsname u;
+	int maj, min;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &maj, &min) != 2)
+		return false;
+	snprintf(rel, len, "%s", u.release);
+	return maj == 6 && min >= 11 && min <= 13;
+}
+
+static bool comm_excluded(const struct lt_opts *o, const char *comm)
+{
+	const char *p = o->exclude_comm;
+	size_t n = strlen(comm);
+
+	while (p && *p) {
+		size_t l = strcspn(p, ",");
+
+		if (l == n && strncmp(p, comm, l) == 0)
+			return true;
+		p += l + (p[l] == ',');
+	}
+	return false;
+}
+
+/* -a: keep the excluded map in step with the processes that run now. */
+static void update_excluded(struct tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.excluded);
+	DIR *proc;
+	struct dirent *d;
+
+	if (!t->o->exclude_comm || !(proc = opendir("/proc")))
+		return;
+	while ((d = readdir(proc))) {
+		__u32 pid = strtoul(d->d_name, NULL, 10);
+		char comm[16];
+		__u8 one = 1;
+
+		if (!pid)
+			continue;
+		util__comm(pid, comm, sizeof(comm));
+		if (comm_excluded(t->o, comm))
+			bpf_map_update_elem(fd, &pid, &one, BPF_ANY);
+	}
+	closedir(proc);
+}
+
+/* -a: probe every allocator file in use, then the ones new since the last call. */
+int tracer__attach_system(struct tracer *t, bool first)
+{
+	int added, n;
+
+	if (first) {
+		char rel[65];
+
+		if (kernel_kills_seccomp_uretprobes(rel, sizeof(rel)) && !t->o->force) {
+			fprintf(stderr, "leaktrace: kernel %s may kill seccomp-filtered services at a uretprobe return (systemd#34615); -a refuses it without --force\n",
+				rel);
+			return -EPERM;
+		}
+	}
+	update_excluded(t);
+	added = plan__system(&t->sysplan, t->o->track, getpid());
+	if (added < 0) {
+		fprintf(stderr, "leaktrace: cannot scan /proc: %s\n", strerror(-added));
+		return added;
+	}
+	if (!added)
+		return 0;
+	n = attach_plan(t, -1, &t->sysplan);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < t->sysplan.nprobes; i++) {
+		const struct lt_probe *pr = &t->sysplan.probes[i];
+		int err = 0;
+
+		if (pr->attached && pr->tracker == LT_TRACKER_THREADS)
+			err = attach_thread_tps(t);
+		else if (pr->attached && pr->tracker == LT_TRACKER_TIMERS)
+			err = attach_timer_tps(t);
+		if (err)
+			return err;
+	}
+	t->nprobes += n;
+	if (!first)
+		util__log(1, "%d new file%s with allocator functions probed\n", added, added == 1 ? "" : "s");
+	return n;
+}
+
+int tracer__nprobes(struct tracer *t)
+{
+	return t->nprobes;
+}
+
+/* Every tgid some tracked record belongs to (-a: they become targets). */
+static void discover_from_sites(struct tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.sites);
+	struct lt_site_key key, next;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (find_target(t, next.tgid) || !util__pid_alive(next.tgid))
+			continue;
+		tracer__watch(t, next.tgid);
+	}
+}
+
+struct gc_ctx {
+	uint32_t *tgids;
+	int n;
+};
+
+static bool gc_dead(const struct gc_ctx *g, uint32_t tgid)
+{
+	for (int i = 0; i < g->n; i++)
+		if (g->tgids[i] == tgid)
+			return true;
+	return false;
+}
+
+/* Delete every key of MAP whose first u32 (the tgid) is in G. */
+static void gc_map(int fd, size_t key_size, const struct gc_ctx *g)
+{
+	char key[32], next[32];
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		uint32_t tgid;
+
+		memcpy(&tgid, next, sizeof(tgid));
+		if (gc_dead(g, tgid)) {
+			bpf_map_delete_elem(fd, next);
+			continue;	/* prev still valid: the next key after it */
+		}
+		memcpy(key, next, key_size);
+		prev = key;
+	}
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * -a: exited processes lose their state, and stack ids nothing refers to
+ * are deleted -- only ids that were unreferenced at the previous pass too,
+ * so an id taken by an allocation still in flight is never deleted.
+ */
+static void gc_dead_processes(struct tracer *t)
+{
+	struct gc_ctx g = {};
+	uint64_t *refs = NULL, *cand = NULL;
+	int nrefs = 0, ncand = 0, fd;
+	struct lt_site_key sk, snext;
+	void *prev = NULL;
+	__u64 sid, snxt;
+
+	/* every process with a site that is gone, whether it became a target or not */
+	fd = bpf_map__fd(t->skel->maps.sites);
+	while (bpf_map_get_next_key(fd, prev, &snext) == 0) {
+		sk = snext;
+		prev = &sk;
+		if (gc_dead(&g, snext.tgid) || util__pid_alive(snext.tgid))
+			continue;
+		uint32_t *n = realloc(g.tgids, (g.n + 1) * sizeof(*n));
+
+		if (!n)
+			break;
+		g.tgids = n;
+		g.tgids[g.n++] = snext.tgid;
+	}
+	prev = NULL;
+	for (int i = 0; i < t->ntg; i++)
+		if (t->tg[i].exited)
+			t->tg[i].gc_done = true;
+	if (g.n) {
+		gc_map(bpf_map__fd(t->skel->maps.allocs), sizeof(struct lt_alloc_key), &g);
+		gc_map(bpf_map__fd(t->skel->maps.sites), sizeof(struct lt_site_key), &g);
+		gc_map(bpf_map__fd(t->skel->maps.threads), sizeof(struct lt_thread_key), &g);
+		gc_map(bpf_map__fd(t->skel->maps.timers), sizeof(struct lt_timer_key), &g);
+	}
+	free(g.tgids);
+
+	/* stack ids referenced by a site, a thread or a timer */
+	fd = bpf_map__fd(t->skel->maps.sites);
+	while (bpf_map_get_next_key(fd, prev, &snext) == 0) {
+		uint64_t *n = realloc(refs, (nrefs + 1) * sizeof(*n));
+
+		sk = snext;
+		prev = &sk;
+		if (!n)
+			goto out;
+		refs = n;
+		refs[nrefs++] = snext.stack;
+	}
+	{
+		struct lt_thread_key tk, tn;
+		struct lt_thread th;
+		int tfd = bpf_map__fd(t->skel->maps.threads);
+		void *tp = NULL;
+
+		while (bpf_map_get_next_key(tfd, tp, &tn) == 0) {
+			uint64_t *n;
+
+			tk = tn;
+			tp = &tk;
+			if (bpf_map_lookup_elem(tfd, &tn, &th) || !(n = realloc(refs, (nrefs + 1) * sizeof(*n))))
+				continue;
+			refs = n;
+			refs[nrefs++] = th.site.stack;
+		}
+	}
+	{
+		struct lt_timer_key mk, mn;
+		struct lt_timer tm;
+		int mfd = bpf_map__fd(t->skel->maps.timers);
+		void *mp = NULL;
+
+		while (bpf_map_get_next_key(mfd, mp, &mn) == 0) {
+			uint64_t *n;
+
+			mk = mn;
+			mp = &mk;
+			if (bpf_map_lookup_elem(mfd, &mn, &tm) || !(n = realloc(refs, (nrefs + 1) * sizeof(*n))))
+				continue;
+			refs = n;
+			refs[nrefs++] = tm.site.stack;
+		}
+	}
+	qsort(refs, nrefs, sizeof(*refs), u64_cmp);
+	qsort(t->gc_stacks, t->ngc_stacks, sizeof(*t->gc_stacks), u64_cmp);
+
+	fd = bpf_map__fd(t->skel->maps.stacks);
+	prev = NULL;
+	while (bpf_map_get_next_key(fd, prev, &snxt) == 0) {
+		bool referenced = bsearch(&snxt, refs, nrefs, sizeof(*refs), u64_cmp) != NULL;
+
+		if (!referenced && bsearch(&snxt, t->gc_stacks, t->ngc_stacks, sizeof(uint64_t), u64_cmp)) {
+			bpf_map_delete_elem(fd, &snxt);
+			continue;
+		}
+		sid = snxt;
+		prev = &sid;
+		if (!referenced) {
+			uint64_t *n = realloc(cand, (ncand + 1) * sizeof(*n));
+
+			if (n) {
+				cand = n;
+				cand[ncand++] = snxt;
+			}
+		}
+	}
+	free(t->gc_stacks);
+	t->gc_stacks = cand;
+	t->ngc_stacks = ncand;
+	cand = NULL;
+out:
+	free(refs);
+	free(cand);
+}
+
 int tracer__alive(struct tracer *t)
 {
 	int n = 0;
 
 	if (t->o->follow)
 		discover_children(t);
+	if (t->o->all) {
+		discover_from_sites(t);
+		gc_dead_processes(t);
+	}
 	for (int i = 0; i < t->ntg; i++) {
 		if (t->tg[i].exited)
 			continue;
@@ -1106,6 +1389,7 @@ static int scan_allocs(struct tracer *t, struct agg_set *s, bool filtered)
 			struct agg *a = bsearch(&vals[i].site, s->a, s->n, sizeof(*s->a), key_cmp);
 			uint64_t age = now > vals[i].ts_ns ? now - vals[i].ts_ns : 0;
 
+			t->scan_count++;
 			if (!a)
 				continue;
 			if (filtered) {
@@ -1124,6 +1408,20 @@ out:
 	free(keys);
 	free(vals);
 	return err;
+}
+
+static int64_t count_keys(int fd, size_t key_size)
+{
+	char key[64], next[64];
+	void *prev = NULL;
+	int64_t n = 0;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, key_size);
+		prev = key;
+		n++;
+	}
+	return n;
 }
 
 static int push_frame(struct lt_mem_site *site, int *cap, const struct sym_frame *sf)
@@ -1161,12 +1459,12 @@ static void build_stack(struct tracer *t, struct target *tg, const struct lt_sit
 	const char *alloc_mod = NULL, *exe;
 	bool any_exe = false;
 
-	if (k->stack_id >= 0 &&
-	    bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.stacks), &k->stack_id, ips) == 0) {
+	if (k->stack &&
+	    bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.stacks), &k->stack, ips) == 0) {
 		while (n < LT_MAX_STACK_DEPTH && ips[n])
 			n++;
 	}
-	site->truncated = k->stack_id < 0 || n == 0 || n == LT_MAX_STACK_DEPTH;
+	site->truncated = !k->stack || n == 0 || n == LT_MAX_STACK_DEPTH;
 
 	/* ips[0] is the probe inside the allocator; [rsp] is the caller the kernel may omit. */
 	if (k->caller)
@@ -1333,6 +1631,69 @@ static void report_threads(struct tracer *t, struct lt_report *r, uint64_t now)
 	}
 }
 
+static int proc_cmp(const void *pa, const void *pb)
+{
+	const struct lt_proc *a = pa, *b = pb;
+
+	if (a->delta_bytes != b->delta_bytes)
+		return a->delta_bytes < b->delta_bytes ? 1 : -1;
+	if (a->bytes != b->bytes)
+		return a->bytes < b->bytes ? 1 : -1;
+	return a->pid - b->pid;
+}
+
+/*
+ * -a: the top processes by outstanding growth (--top-procs), then each
+ * one's top -T sites, in that order. Sites arrive sorted by --sort.
+ */
+static void top_processes(struct lt_report *r, const struct lt_opts *o)
+{
+	int nproc = 0, keep, k = 0;
+	struct lt_proc *procs = calloc(r->nsites ? r->nsites : 1, sizeof(*procs));
+	struct lt_mem_site *sorted;
+
+	if (!procs)
+		return;
+	for (int i = 0; i < r->nsites; i++) {
+		struct lt_mem_site *s = &r->sites[i];
+		int j;
+
+		for (j = 0; j < nproc && procs[j].pid != s->pid; j++)
+			;
+		if (j == nproc) {
+			procs[nproc].pid = s->pid;
+			memcpy(procs[nproc].comm, s->comm, sizeof(procs[nproc].comm));
+			nproc++;
+		}
+		procs[j].bytes += s->bytes;
+		procs[j].allocs += s->allocs;
+		procs[j].delta_bytes += s->delta_bytes;
+	}
+	qsort(procs, nproc, sizeof(*procs), proc_cmp);
+	keep = o->top_procs && nproc > o->top_procs ? o->top_procs : nproc;
+	sorted = calloc(r->nsites ? r->nsites : 1, sizeof(*sorted));
+	if (!sorted) {
+		free(procs);
+		return;
+	}
+	/* stable: each process's sites in --sort order, up to -T of them */
+	for (int p = 0; p < keep; p++) {
+		for (int i = 0; i < r->nsites; i++) {
+			if (r->sites[i].pid != procs[p].pid || (o->top && procs[p].nsites >= o->top))
+				continue;
+			sorted[k++] = r->sites[i];
+			procs[p].nsites++;
+		}
+	}
+	/* the sites not shown still own nothing (stacks are built later) */
+	free(r->sites);
+	r->sites = sorted;
+	r->nsites = k;
+	r->procs = procs;
+	r->nprocs = keep;
+	r->nprocs_total = nproc;
+}
+
 static void report_timers(struct tracer *t, struct lt_report *r, uint64_t now)
 {
 	int n = 0, k = 0;
@@ -1416,9 +1777,21 @@ int tracer__report(struct tracer *t, struct lt_report *r, bool final)
 
 	for_each_site(t, collect_site, &s);
 	qsort(s.a, s.n, sizeof(*s.a), key_cmp);
+	t->scan_count = 0;
 	err = scan_allocs(t, &s, filtered);
+	r->map_allocs = t->scan_count;
+	r->map_sites = s.n;
+	r->map_stacks = count_keys(bpf_map__fd(t->skel->maps.stacks), sizeof(__u64));
+	r->system_wide = o->all;
 	if (err)
 		fprintf(stderr, "leaktrace: cannot scan the allocation map: %s\n", strerror(-err));
+	/*
+	 * TEST-ONLY pause point (tests/integration/test_faults.py): with
+	 * LEAKTRACE_TEST_PAUSE_REPORT_MS set, sleep that long between the site
+	 * totals and the symbolization, so a test can kill the target here.
+	 */
+	if (getenv("LEAKTRACE_TEST_PAUSE_REPORT_MS"))
+		usleep((useconds_t)strtoul(getenv("LEAKTRACE_TEST_PAUSE_REPORT_MS"), NULL, 10) * 1000);
 
 	r->has_mem = (o->track & LT_TRACK_MEM) != 0;
 	r->sites = calloc(s.n ? s.n : 1, sizeof(*r->sites));
@@ -1459,7 +1832,9 @@ int tracer__report(struct tracer *t, struct lt_report *r, bool final)
 
 	/* sort on the numbers first, then symbolize only what is shown */
 	report__sort(r->sites, nsites, o->sort);
-	if (o->top && nsites > o->top)
+	if (o->all)
+		top_processes(r, o);
+	else if (o->top && nsites > o->top)
 		r->nsites = o->top;
 	for (int i = 0; i < r->nsites; i++) {
 		build_stack(t, find_target(t, r->sites[i].key.tgid), &r->sites[i].key, &r->sites[i]);
@@ -1546,6 +1921,13 @@ void tracer__free(struct tracer *t)
 	}
 	for (int i = 0; i < t->ntp_links; i++)
 		bpf_link__destroy(t->tp_links[i]);
+	for (int j = 0; j < t->sysplan.nprobes; j++) {
+		bpf_link__destroy(t->sysplan.probes[j].lentry);
+		bpf_link__destroy(t->sysplan.probes[j].lret);
+	}
+	for (int j = 0; j < t->sysplan.nlink_fds; j++)
+		close(t->sysplan.link_fds[j]);
+	plan__free(&t->sysplan);
 	destroy_links(links, nlinks);
 	free(links);
 	for (int i = 0; i < t->ntg; i++) {
@@ -1568,5 +1950,6 @@ void tracer__free(struct tracer *t)
 	trend_tab__free(t->ttrend);
 	trend_tab__free(t->mtrend);
 	free(t->shared);
+	free(t->gc_stacks);
 	free(t);
 }

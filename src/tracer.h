@@ -24,6 +24,10 @@ void tracer__verify_plan(struct tracer *t, int pid);
 /* Above this many -p PIDs, probes are attached for every pid with a tgid map. */
 #define LT_PID_BOUND_MAX 4
 
+/* -a: probe every allocator file in use (FIRST), or the ones new since. Probes attached, or -errno. */
+int tracer__attach_system(struct tracer *t, bool first);
+int tracer__nprobes(struct tracer *t);
+
 /* How many targets are still alive (marks the others exited; --follow adds children). */
 int tracer__alive(struct tracer *t);
 /* Take the once-a-second sample of per-site totals. */

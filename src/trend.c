@@ -76,7 +76,7 @@ static uint64_t key_hash(const struct lt_site_key *k)
 {
 	uint64_t h = (uint64_t)k->tgid * 0x9e3779b97f4a7c15ULL;
 
-	h ^= (uint64_t)(uint32_t)k->stack_id * 0xc2b2ae3d27d4eb4fULL;
+	h ^= k->stack * 0xc2b2ae3d27d4eb4fULL;
 	h ^= k->caller * 0x165667b19e3779f9ULL;
 	h ^= h >> 29;
 	return h;
@@ -84,7 +84,8 @@ static uint64_t key_hash(const struct lt_site_key *k)
 
 static bool key_eq(const struct lt_site_key *a, const struct lt_site_key *b)
 {
-	return a->tgid == b->tgid && a->stack_id == b->stack_id && a->caller == b->caller;
+	return a->tgid == b->tgid && a->stack == b->stack && a->caller == b->caller &&
+	       a->stack_err == b->stack_err;
 }
 
 struct trend_tab *trend_tab__new(void)

@@ -116,3 +116,88 @@ void util__log(int level, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 }
+
+/* Capability numbers (linux/capability.h), for kernels' headers that lack the newer ones. */
+#define LT_CAP_SYS_PTRACE		19
+#define LT_CAP_SYS_ADMIN		21
+#define LT_CAP_PERFMON			38
+#define LT_CAP_BPF			39
+#define LT_CAP_CHECKPOINT_RESTORE	40
+
+static void add_name(char *out, size_t len, const char *name, int *n)
+{
+	size_t o = strlen(out);
+
+	snprintf(out + o, len - o, "%s%s", *n ? ", " : "", name);
+	(*n)++;
+}
+
+int util__missing_caps(const char *status, int last_cap, char *out, size_t len)
+{
+	const char *p = NULL;
+	unsigned long long eff;
+	char *end;
+	bool admin;
+	int n = 0;
+
+	if (!out || !len)
+		return -EINVAL;
+	out[0] = 0;
+	if (status && strncmp(status, "CapEff:", 7) == 0)
+		p = status + 7;
+	else if (status && (p = strstr(status, "\nCapEff:")))
+		p += 8;
+	if (!p)
+		return -EINVAL;
+	p += strspn(p, " \t");
+	errno = 0;
+	eff = strtoull(p, &end, 16);
+	if (end == p || errno || (*end && *end != '\n'))
+		return -EINVAL;
+#define HAS(c) (((eff >> (c)) & 1) != 0)
+	admin = HAS(LT_CAP_SYS_ADMIN);
+	if (last_cap < 0)
+		last_cap = LT_CAP_CHECKPOINT_RESTORE;	/* unknown: a current kernel */
+	/* CAP_SYS_ADMIN also grants what CAP_BPF and CAP_PERFMON do (bpf_capable(), perfmon_capable()). */
+	if (last_cap >= LT_CAP_BPF) {
+		if (!HAS(LT_CAP_BPF) && !admin)
+			add_name(out, len, "CAP_BPF", &n);
+		if (!HAS(LT_CAP_PERFMON) && !admin)
+			add_name(out, len, "CAP_PERFMON", &n);
+	}
+	if (!HAS(LT_CAP_SYS_PTRACE))
+		add_name(out, len, "CAP_SYS_PTRACE", &n);
+	/* /proc/PID/map_files: CAP_SYS_ADMIN, or CAP_CHECKPOINT_RESTORE since 5.9 */
+	if (!admin && (last_cap < LT_CAP_CHECKPOINT_RESTORE || !HAS(LT_CAP_CHECKPOINT_RESTORE)))
+		add_name(out, len, last_cap < LT_CAP_CHECKPOINT_RESTORE ? "CAP_SYS_ADMIN" :
+			 "CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE", &n);
+#undef HAS
+	return n;
+}
+
+#define WHY_CAPS "CAP_BPF and CAP_PERFMON load the programs and probes, CAP_SYS_PTRACE reads other processes, " \
+	"CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE opens /proc/PID/map_files"
+
+int util__check_caps(void)
+{
+	char missing[160], *status = util__read_file("/proc/self/status", NULL), *last;
+	int n, last_cap = -1;
+
+	last = util__read_file("/proc/sys/kernel/cap_last_cap", NULL);
+	if (last)
+		last_cap = atoi(last);
+	free(last);
+	n = util__missing_caps(status, last_cap, missing, sizeof(missing));
+	free(status);
+	if (n < 0 && geteuid() != 0)
+		snprintf(missing, sizeof(missing), "capabilities it cannot check (no CapEff line in /proc/self/status)");
+	else if (n <= 0)
+		return 0;
+	if (geteuid() != 0)
+		fprintf(stderr, "leaktrace: not root, and missing %s: run as root, or grant them (%s)\n",
+			missing, WHY_CAPS);
+	else
+		fprintf(stderr, "leaktrace: root, but missing %s (dropped from this process's capabilities): %s\n",
+			missing, WHY_CAPS);
+	return -EPERM;
+}

@@ -15,6 +15,17 @@ double util__now(void);
 /* Does the process exist (and is it not a zombie)? */
 bool util__pid_alive(int pid);
 const char *util__basename(const char *path);
+/*
+ * The capabilities leaktrace lacks, from the text of /proc/PID/status (its
+ * CapEff line) and the kernel's cap_last_cap (-1: unknown): CAP_BPF and
+ * CAP_PERFMON (or CAP_SYS_ADMIN, which grants both), CAP_SYS_PTRACE, and
+ * CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE (/proc/PID/map_files). Writes
+ * their names, comma separated, to OUT. Returns how many are missing, or
+ * -EINVAL without a CapEff line.
+ */
+int util__missing_caps(const char *status, int last_cap, char *out, size_t len);
+/* At start: 0, or -EPERM after one stderr line naming what is missing. */
+int util__check_caps(void);
 /* Verbosity for util__log. */
 extern int lt_verbose;
 void util__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -36,5 +36,11 @@ echo "== integration"
 python3 tests/integration/run.py $filter 2>&1 | tee "$log" | grep -v -E '^[0-9]+ passed, [0-9]+ failed'
 add integration
 
+if [ -z "$filter" ] || [ "$filter" = vm ]; then
+	echo "== vm (Debian 6.1 under qemu TCG)"
+	tests/vm/run.sh 2>&1 | tee "$log" | grep -v -E '^[0-9]+ passed, [0-9]+ failed'
+	add vm
+fi
+
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

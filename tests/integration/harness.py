@@ -217,16 +217,18 @@ def _reap(proc, timeout=5):
 class Target:
     """A test target started with the READY/SIGUSR1/DONE handshake."""
 
-    def __init__(self, name, args=(), preload=None, env=None, wait_ready=True):
+    def __init__(self, name, args=(), preload=None, env=None, wait_ready=True, path=None, prefix=()):
+        """path: run this file (e.g. a copy of a target) instead of tests/targets/<name>.
+        prefix: run it through this, e.g. [ld.so, "--library-path", dir]."""
         self.name = name
-        self.path = target_path(name)
+        self.path = Path(path) if path else target_path(name)
         e = dict(os.environ)
         e.pop("LD_PRELOAD", None)
         if preload:
             e["LD_PRELOAD"] = preload
         if env:
             e.update(env)
-        self.proc = subprocess.Popen([str(self.path), *args], stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen([*prefix, str(self.path), *args], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      env=e, start_new_session=True)
         self.pid = self.proc.pid

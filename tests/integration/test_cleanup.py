@@ -6,10 +6,12 @@ through /proc/PID/mem. With -v leaktrace prints every probe as
 
     leaktrace: probe <symbol> <module-path> +0x<function offset> ... addr=0x<address>
 
-where addr is the probed address in the target. The original bytes of all
-executable mappings are saved before leaktrace starts; while traced the byte
-at each addr must be 0xcc (int3); after leaktrace is gone the original bytes
-must be back and the target must still run (SIGUSR1 -> DONE).
+where addr is the probed address in the target; their number must be the
+ready line's "N probes". While traced the byte at each addr must be 0xcc
+(int3); after leaktrace is gone every executable file mapping must equal the
+file's bytes again (read through /proc/PID/map_files, so that a probe
+another tracer had left in the memory before the test cannot pass for an
+original byte) and the target must still run (SIGUSR1 -> DONE).
 """
 import os
 import re
@@ -55,6 +57,24 @@ def original_byte(snap, addr):
     return None, None
 
 
+def file_bytes(pid, lo, hi, off):
+    """The bytes of the file mapped at [lo, hi) (file offset off), through
+    /proc/PID/map_files: what the code is without any probe, whatever another
+    tracer on this machine did to the memory before the snapshot."""
+    fd = os.open(f"/proc/{pid}/map_files/{lo:x}-{hi:x}", os.O_RDONLY)
+    try:
+        return os.pread(fd, hi - lo, off)
+    finally:
+        os.close(fd)
+
+
+def file_byte(pid, addr):
+    for lo, hi, perms, off, path in maps_of(pid):
+        if lo <= addr < hi and path.startswith("/"):
+            return file_bytes(pid, lo, hi, off)[addr - lo]
+    return None
+
+
 def probes_from(lt):
     """[(symbol, module, func_off, addr)] from leaktrace -v stderr."""
     probes = []
@@ -73,6 +93,10 @@ def attached(t, snap, lt):
     if not probes:
         raise Fail("leaktrace -v printed no 'leaktrace: probe <symbol> <module> +0x<off> ... "
                    f"addr=0x<addr>' lines\n{lt.diag()}")
+    m = re.search(r", (\d+) probes$", lt.ready_line() or "")
+    check(m and int(m.group(1)) == len(probes),
+          f"{len(probes)} 'leaktrace: probe' lines, but the ready line says "
+          f"{lt.ready_line()!r}: every attached probe must be listed (and checked)")
     syms = {p[0] for p in probes}
     check("malloc" in syms or any(s.startswith("malloc") for s in syms),
           f"no probe on malloc among {sorted(syms)}")
@@ -101,23 +125,28 @@ def restored(t, snap, probes):
     while True:
         left = []
         for sym, mod, off, addr in probes:
-            orig, _ = original_byte(snap, addr)
+            orig = file_byte(t.pid, addr)
             cur = read_byte(t.pid, addr)
             if cur != orig:
-                left.append(f"{sym} addr=0x{addr:x}: 0x{cur:02x}, original 0x{orig:02x}")
+                left.append(f"{sym} addr=0x{addr:x}: 0x{cur:02x}, original (in {mod}) "
+                            + (f"0x{orig:02x}" if orig is not None else "unreadable"))
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.1)
     if left:
         raise Fail(f"{len(left)} probe(s) still in the target {RESTORE_WAIT:.1f} s after "
                    f"leaktrace exited:\n" + "\n".join(left[:20]))
-    # nothing else in the code changed either
+    # nothing else in the code differs from the files either (no int3 anywhere)
     now = snapshot_code(t.pid)
-    for key, data in snap.items():
-        if key in now and now[key] != data:
-            diff = next(i for i in range(len(data)) if data[i] != now[key][i])
-            raise Fail(f"code of {key[2] or 'anon'} differs at 0x{key[0] + diff:x} "
-                       f"after leaktrace exited")
+    for lo, hi, perms, off, path in maps_of(t.pid):
+        if "x" not in perms or not path.startswith("/") or (lo, hi, path) not in now:
+            continue
+        data, mem = file_bytes(t.pid, lo, hi, off), now[(lo, hi, path)]
+        n = min(len(data), len(mem))    # a mapping may run past the end of the file
+        if data[:n] != mem[:n]:
+            diff = next(i for i in range(n) if data[i] != mem[i])
+            raise Fail(f"code of {path} at 0x{lo + diff:x} is 0x{mem[diff]:02x} in memory, "
+                       f"0x{data[diff]:02x} in the file, after leaktrace exited")
 
 
 def _cleanup(stop_sig):

@@ -98,15 +98,15 @@ static void test_trend_shrinking(void)
 static void test_trend_tab_series_and_delta(void)
 {
 	struct trend_tab *t = trend_tab__new();
-	struct lt_site_key a = { .tgid = 1, .stack_id = 3, .caller = 0x1000 };
-	struct lt_site_key b = { .tgid = 1, .stack_id = 3, .caller = 0x2000 };
+	struct lt_site_key a = { .tgid = 1, .stack = 3, .caller = 0x1000 };
+	struct lt_site_key b = { .tgid = 1, .stack = 3, .caller = 0x2000 };
 	uint64_t seq = 0;
 
 	if (!ASSERT_OK_PTR(t, "trend_tab__new"))
 		return;
 	/* many sites: forces the table to grow */
 	for (int i = 0; i < 1000; i++) {
-		struct lt_site_key k = { .tgid = 2, .stack_id = i, .caller = i };
+		struct lt_site_key k = { .tgid = 2, .stack = i, .caller = i };
 
 		trend_tab__sample(t, &k, i, 1);
 	}
@@ -126,7 +126,7 @@ static void test_trend_tab_series_and_delta(void)
 	ASSERT_EQ(trend_tab__delta(t, &a, 7000, true), -500, "commit");
 	ASSERT_TRUE(trend_tab__slope(t, &a) > 999 && trend_tab__slope(t, &a) < 1001, "slope 1000/sample");
 	/* sampled once in round 1, then zero-filled: flat zeros are stable */
-	struct lt_site_key k = { .tgid = 2, .stack_id = 999, .caller = 999 };
+	struct lt_site_key k = { .tgid = 2, .stack = 999, .caller = 999 };
 	struct lt_site_key never = { .tgid = 3 };
 
 	ASSERT_EQ(trend_tab__trend(t, &k), LT_TREND_STABLE, "zero-filled");
