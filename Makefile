@@ -210,7 +210,15 @@ fuzz: fuzz-build
 		grep -E '^stat::number_of_executed_units|^Done' $(FUZZ_OUT)/$$n.log | tr '\n' ' '; echo; \
 	done
 
-# the unit test that replays tests/fuzz/corpus/ includes the harness sources
-$(OUTPUT)/tests/test_fuzz_regress: $(wildcard tests/fuzz/*.c tests/fuzz/*.h)
+# The unit test that replays tests/fuzz/corpus/ (in `make check`): the
+# harness sources included, the parsers and writers compiled in with ASan and
+# UBSan, so that a crash found by `make fuzz` and fixed stays fixed.
+FUZZ_REGRESS_SRCS := $(patsubst %,src/%.c,procmaps elfsym pprof sink output util)
+$(OUTPUT)/tests/test_fuzz_regress: tests/unit/test_fuzz_regress.c $(OUTPUT)/tests/test.o \
+		$(FUZZ_REGRESS_SRCS) $(wildcard tests/fuzz/*.c tests/fuzz/*.h src/*.h) | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -fsanitize=address,undefined \
+		-fno-sanitize-recover=all -Itests/unit -Itests/fuzz $< $(OUTPUT)/tests/test.o \
+		$(FUZZ_REGRESS_SRCS) $(LIBS) -o $@
 
 -include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/src/*.d)

@@ -150,7 +150,8 @@ void report__sort(struct lt_mem_site *sites, int n, enum lt_sort key)
 
 static void fmt_bytes(char *buf, size_t len, int64_t b)
 {
-	double v = (double)(b < 0 ? -b : b);
+	uint64_t m = b < 0 ? 0 - (uint64_t)b : (uint64_t)b;	/* INT64_MIN too */
+	double v = (double)m;
 	const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
 	int u = 0;
 
@@ -159,7 +160,7 @@ static void fmt_bytes(char *buf, size_t len, int64_t b)
 		u++;
 	}
 	if (u == 0)
-		snprintf(buf, len, "%s%" PRId64 " B", b < 0 ? "-" : "", b < 0 ? -b : b);
+		snprintf(buf, len, "%s%" PRIu64 " B", b < 0 ? "-" : "", m);
 	else
 		snprintf(buf, len, "%s%.1f %s", b < 0 ? "-" : "", v, unit[u]);
 }

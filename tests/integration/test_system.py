@@ -114,13 +114,19 @@ def test_short_lived_processes_are_dropped():
 
 
 def test_pids_traces_only_those():
-    with Target("continuous", ("--no-wait",)) as a, Target("continuous", ("--no-wait",)) as b, \
-            Target("continuous", ("--no-wait",)) as c:
-        with Tracer(["-p", f"{a.pid},{b.pid}", "--once", "2", "--format", "json", "-T", "0",
-                     "--track", "mem"]) as lt:
+    """-p A,B: A's and B's leaks exactly, nothing of C, which leaks too."""
+    with Target("leaker") as a, Target("leaker") as b, Target("leaker") as c:
+        with Tracer(["-p", f"{a.pid},{b.pid}", "--format", "json", "-T", "0", "--track", "mem",
+                     60]) as lt:
             lt.wait_ready()
-            lt.wait(30)
+            for t in (a, b, c):
+                t.release(expect="DONE")
+            time.sleep(0.3)
+            lt.stop(signal.SIGINT)
             final = lt.final_report()
     pids = {s["pid"] for s in mem_sites(final)}
     check_eq(sorted(pids), sorted([a.pid, b.pid]), "pids with sites")
     check(c.pid not in {tg["pid"] for tg in final["targets"]}, "the third process is not a target")
+    for t in (a, b):
+        r = Run({"memory": {"sites": sites_for(final, t.pid)}}, t.pid, "leaker")
+        check_leaker(r, leaker_expect("leaker"))

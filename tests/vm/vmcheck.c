@@ -11,6 +11,28 @@
  *       In every such site, stack[0] is that frame, at FILE (basename):LINE,
  *       not inlined.
  *   vmcheck sites REPORT               print the sites (diagnostics)
+ *   vmcheck threads REPORT EXE SRC LIVE EXITED [FUNC:LIVE:EXITED:ROUTINE:LINE]...
+ *       threads.live and threads.exited_unjoined of the final report; per
+ *       creating function (first frame in module EXE): the sums over its
+ *       sites, the start routine of each, and stack[0] at SRC (basename):LINE
+ *       (LINE 0: not checked). No other thread site; no thread drops.
+ *   vmcheck timers REPORT EXE SRC OPEN HOOKS [FUNC:OPEN:KIND:PERIODIC:INTERVAL:LINE]...
+ *       timers.open; "hooks" starts with HOOKS ("-": any); per creating
+ *       function: sums of open and periodic, and each site's kind,
+ *       interval_ns and stack[0] at SRC:LINE. No other timer site; no
+ *       timer drops.
+ *   vmcheck stack REPORT KIND EXE FUNC[,FUNC...][/FUNC,...]
+ *       KIND is memory, threads or timers. Every site of KIND whose first
+ *       frame in EXE is the first FUNC has exactly these functions as its
+ *       first frames (stack[0], stack[1], ...), and at least one site does.
+ *       Frames after a '/' may be missing only from a site flagged
+ *       truncated whose stack ends before them.
+ *   vmcheck absent REPORT KIND EXE FUNC
+ *       No site of KIND has FUNC as its first frame in EXE.
+ *   vmcheck frames REPORT MAPS
+ *       Every frame of every site of every tracker: not in the [uprobes]
+ *       mapping of MAPS (a copy of /proc/PID/maps) nor named after it, and
+ *       no frame repeats the one before it (same address, not inlined).
  *   vmcheck snap  PID DIR              save every executable mapping of PID
  *   vmcheck probes PID DIR LOG cc|orig
  *       For every "leaktrace: probe <sym> <path> +0x<off> ... addr=0x<hex>"
@@ -452,6 +474,384 @@ static int cmd_sites(char **av)
 	return 0;
 }
 
+/* ------------------------------------------------------------ trackers */
+
+static struct jval *tracker_sites(struct jval *rep, const char *kind)
+{
+	struct jval *s = jget(jget(rep, kind), "sites");
+
+	return s && s->type == J_ARR ? s : NULL;
+}
+
+static int split(char *spec, char **f, int max)
+{
+	int n = 0;
+
+	for (char *t = spec; n < max; n++) {
+		f[n] = t;
+		t = strchr(t, ':');
+		if (!t)
+			return n + 1;
+		*t++ = 0;
+	}
+	return -1;
+}
+
+static const char *creator(struct jval *site, const char *exe)
+{
+	struct jval *fr = first_exe_frame(site, exe, NULL);
+
+	return fr ? jstr(fr, "func") : "(no frame in the executable)";
+}
+
+static void print_tsites(struct jval *rep, const char *kind, const char *exe)
+{
+	struct jval *ss = tracker_sites(rep, kind);
+
+	if (!ss) {
+		printf("  (no %s.sites)\n", kind);
+		return;
+	}
+	printf("  %d %s sites:\n", ss->n, kind);
+	for (int i = 0; i < ss->n; i++) {
+		struct jval *s = ss->kids[i], *st = jget(s, "stack");
+
+		if (!strcmp(kind, "threads"))
+			printf("  live %lld exited_unjoined %lld start %s, created by %s%s\n",
+			       jint(s, "live"), jint(s, "exited_unjoined"), jstr(s, "start_routine"),
+			       creator(s, exe), jget(s, "truncated") && jget(s, "truncated")->b ?
+			       " (truncated)" : "");
+		else
+			printf("  open %lld kind %s periodic %lld interval_ns %lld, created by %s%s\n",
+			       jint(s, "open"), jstr(s, "kind"), jint(s, "periodic"),
+			       jint(s, "interval_ns"), creator(s, exe),
+			       jget(s, "truncated") && jget(s, "truncated")->b ? " (truncated)" : "");
+		for (int j = 0; st && st->type == J_ARR && j < st->n && j < 6; j++)
+			print_frame("      ", st->kids[j]);
+	}
+}
+
+/* stack[0] of SITE is the first frame in EXE, at file SRC line LINE (0: any line). */
+static int check_top(struct jval *site, const char *exe, const char *func, const char *src,
+		     long long line)
+{
+	struct jval *st = jget(site, "stack"), *fr;
+	int idx = -1;
+
+	fr = first_exe_frame(site, exe, &idx);
+	if (!fr)
+		return fail("%s: no frame in %s", func, exe);
+	if (idx != 0)
+		return fail("%s: stack[0] should be %s in %s, is %s in %s", func, func, exe,
+			    jstr(st->kids[0], "func"), base(jstr(st->kids[0], "module")));
+	if (strcmp(base(jstr(fr, "file")), base(src)))
+		return fail("%s: file of stack[0] is %s, expected %s", func, jstr(fr, "file"),
+			    base(src));
+	if (line && jint(fr, "line") != line)
+		return fail("%s: line of stack[0] is %lld, expected %lld", func, jint(fr, "line"),
+			    line);
+	return 0;
+}
+
+static int check_drops(struct jval *rep, const char *const *names)
+{
+	struct jval *d = jget(rep, "drops");
+
+	for (int i = 0; names[i]; i++)
+		if (jint(d, names[i]) != 0)
+			return fail("drops.%s is %lld, expected 0", names[i], jint(d, names[i]));
+	return 0;
+}
+
+/* Every site's creator is one of the FUNC fields of specs (field 0 of each). */
+static int check_only(struct jval *ss, const char *kind, const char *exe, char **specs, int n)
+{
+	for (int i = 0; i < ss->n; i++) {
+		const char *c = creator(ss->kids[i], exe);
+		bool known = false;
+
+		for (int k = 0; k < n && !known; k++) {
+			size_t len = strcspn(specs[k], ":");
+
+			known = strlen(c) == len && !strncmp(specs[k], c, len);
+		}
+		if (!known)
+			return fail("unexpected %s site created by %s", kind, c);
+	}
+	return 0;
+}
+
+static int cmd_threads(char **av, int ac)
+{
+	static const char *const drops[] = { "threads_untracked", "missed_returns", NULL };
+	struct jval *rep = final_report(av[0]), *th, *ss;
+	const char *exe = av[1], *src = av[2];
+	long long live = atoll(av[3]), exited = atoll(av[4]);
+	int bad = 0;
+
+	if (!rep)
+		return 1;
+	th = jget(rep, "threads");
+	if (!th || th->type != J_OBJ || !(ss = tracker_sites(rep, "threads")))
+		return fail("report has no \"threads\" object with sites");
+	if (jint(th, "live") != live || jint(th, "exited_unjoined") != exited) {
+		fail("threads.live %lld, exited_unjoined %lld; expected %lld and %lld",
+		     jint(th, "live"), jint(th, "exited_unjoined"), live, exited);
+		bad++;
+	}
+	for (int a = 5; a < ac && !bad; a++) {
+		char spec[512], *f[5];
+		long long l = 0, e = 0;
+		int nsites = 0;
+
+		snprintf(spec, sizeof(spec), "%s", av[a]);
+		if (split(spec, f, 5) != 5)
+			return fail("bad spec %s (FUNC:LIVE:EXITED:ROUTINE:LINE)", av[a]);
+		for (int i = 0; i < ss->n && !bad; i++) {
+			struct jval *s = ss->kids[i];
+
+			if (strcmp(creator(s, exe), f[0]))
+				continue;
+			nsites++;
+			l += jint(s, "live");
+			e += jint(s, "exited_unjoined");
+			if (strcmp(jstr(s, "start_routine"), f[3])) {
+				fail("%s: start routine %s, expected %s", f[0], jstr(s, "start_routine"),
+				     f[3]);
+				bad++;
+			} else if (check_top(s, exe, f[0], src, atoll(f[4]))) {
+				bad++;
+			}
+		}
+		if (bad)
+			break;
+		if (!nsites) {
+			fail("%s: no thread site created by it", f[0]);
+			bad++;
+		} else if (l != atoll(f[1]) || e != atoll(f[2])) {
+			fail("%s: live %lld, exited_unjoined %lld in %d site(s); expected %s and %s",
+			     f[0], l, e, nsites, f[1], f[2]);
+			bad++;
+		} else {
+			printf("%s: live %lld, exited_unjoined %lld in %d site(s), start %s\n", f[0], l,
+			       e, nsites, f[3]);
+		}
+	}
+	if (!bad && (check_only(ss, "thread", exe, av + 5, ac - 5) || check_drops(rep, drops)))
+		bad++;
+	if (bad) {
+		print_tsites(rep, "threads", exe);
+		return 1;
+	}
+	printf("threads.live %lld, exited_unjoined %lld\n", live, exited);
+	return 0;
+}
+
+static int cmd_timers(char **av, int ac)
+{
+	static const char *const drops[] = { "timers_untracked", "timer_mismatch", NULL };
+	struct jval *rep = final_report(av[0]), *tm, *ss;
+	const char *exe = av[1], *src = av[2], *hooks = av[4];
+	long long open = atoll(av[3]);
+	int bad = 0;
+
+	if (!rep)
+		return 1;
+	tm = jget(rep, "timers");
+	if (!tm || tm->type != J_OBJ || !(ss = tracker_sites(rep, "timers")))
+		return fail("report has no \"timers\" object with sites");
+	if (strcmp(hooks, "-") && strncmp(jstr(rep, "hooks"), hooks, strlen(hooks)))
+		return fail("hooks is \"%s\", expected \"%s...\"", jstr(rep, "hooks"), hooks);
+	if (jint(tm, "open") != open) {
+		fail("timers.open %lld, expected %lld", jint(tm, "open"), open);
+		bad++;
+	}
+	for (int a = 5; a < ac && !bad; a++) {
+		char spec[512], *f[6];
+		long long n = 0, per = 0;
+		int nsites = 0;
+
+		snprintf(spec, sizeof(spec), "%s", av[a]);
+		if (split(spec, f, 6) != 6)
+			return fail("bad spec %s (FUNC:OPEN:KIND:PERIODIC:INTERVAL:LINE)", av[a]);
+		for (int i = 0; i < ss->n && !bad; i++) {
+			struct jval *s = ss->kids[i];
+
+			if (strcmp(creator(s, exe), f[0]))
+				continue;
+			nsites++;
+			n += jint(s, "open");
+			per += jint(s, "periodic");
+			if (strcmp(jstr(s, "kind"), f[2])) {
+				fail("%s: kind %s, expected %s", f[0], jstr(s, "kind"), f[2]);
+				bad++;
+			} else if (jint(s, "interval_ns") != atoll(f[4])) {
+				fail("%s: interval_ns %lld, expected %s", f[0], jint(s, "interval_ns"), f[4]);
+				bad++;
+			} else if (check_top(s, exe, f[0], src, atoll(f[5]))) {
+				bad++;
+			}
+		}
+		if (bad)
+			break;
+		if (!nsites) {
+			fail("%s: no timer site created by it", f[0]);
+			bad++;
+		} else if (n != atoll(f[1]) || per != atoll(f[3])) {
+			fail("%s: open %lld, periodic %lld in %d site(s); expected %s and %s", f[0], n,
+			     per, nsites, f[1], f[3]);
+			bad++;
+		} else {
+			printf("%s: open %lld (%s), periodic %lld, in %d site(s)\n", f[0], n, f[2], per,
+			       nsites);
+		}
+	}
+	if (!bad && (check_only(ss, "timer", exe, av + 5, ac - 5) || check_drops(rep, drops)))
+		bad++;
+	if (bad) {
+		print_tsites(rep, "timers", exe);
+		return 1;
+	}
+	printf("timers.open %lld; hooks: %s\n", open, jstr(rep, "hooks"));
+	return 0;
+}
+
+static int cmd_stack(char **av)
+{
+	struct jval *rep = final_report(av[0]), *ss;
+	const char *kind = av[1], *exe = av[2];
+	char list[1024], *want[64], *t;
+	int nwant = 0, nreq = -1, nsites = 0;
+
+	if (!rep)
+		return 1;
+	if (!(ss = tracker_sites(rep, kind)))
+		return fail("report has no %s.sites list", kind);
+	snprintf(list, sizeof(list), "%s", av[3]);
+	for (t = list; t && *t && nwant < 64;) {
+		char *sep = t + strcspn(t, ",/");
+		char c = *sep;
+
+		*sep = 0;
+		want[nwant++] = t;
+		if (c == '/')
+			nreq = nwant;
+		t = c ? sep + 1 : NULL;
+	}
+	if (nreq < 0)
+		nreq = nwant;
+	for (int i = 0; i < ss->n; i++) {
+		struct jval *s = ss->kids[i], *st = jget(s, "stack");
+		bool trunc = jget(s, "truncated") && jget(s, "truncated")->b;
+
+		if (strcmp(creator(s, exe), want[0]))
+			continue;
+		nsites++;
+		printf("%s site %d%s:\n", kind, nsites, trunc ? " (truncated)" : "");
+		for (int j = 0; j < st->n && j < nwant + 2; j++)
+			print_frame("    ", st->kids[j]);
+		for (int j = 0; j < nwant; j++) {
+			if (j >= st->n) {
+				if (j >= nreq && trunc)
+					break;
+				return fail("%s site of %s: stack has %d frames, expected %s at stack[%d]%s",
+					    kind, want[0], st->n, want[j], j,
+					    j >= nreq ? " (or the site flagged truncated)" : "");
+			}
+			if (strcmp(jstr(st->kids[j], "func"), want[j]))
+				return fail("%s site of %s: stack[%d] is %s, expected %s", kind, want[0], j,
+					    *jstr(st->kids[j], "func") ? jstr(st->kids[j], "func") : "??",
+					    want[j]);
+		}
+	}
+	if (!nsites) {
+		fail("no %s site whose first frame in %s is %s", kind, exe, want[0]);
+		if (!strcmp(kind, "memory"))
+			print_sites(rep, 6);
+		else
+			print_tsites(rep, kind, exe);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_absent(char **av)
+{
+	struct jval *rep = final_report(av[0]), *ss;
+
+	if (!rep)
+		return 1;
+	if (!(ss = tracker_sites(rep, av[1])))
+		return fail("report has no %s.sites list", av[1]);
+	for (int i = 0; i < ss->n; i++)
+		if (!strcmp(creator(ss->kids[i], av[2]), av[3])) {
+			struct jval *st = jget(ss->kids[i], "stack");
+
+			fail("%s: a %s site (released, should be absent)", av[3], av[1]);
+			for (int j = 0; j < st->n && j < 4; j++)
+				print_frame("    ", st->kids[j]);
+			return 1;
+		}
+	return 0;
+}
+
+static int cmd_frames(char **av)
+{
+	static const char *const kinds[] = { "memory", "threads", "timers" };
+	struct jval *rep = final_report(av[0]);
+	uint64_t lo = 0, hi = 0;
+	char line[512];
+	FILE *f = fopen(av[1], "r");
+	int nframes = 0, nsites = 0, bad = 0;
+
+	if (!rep)
+		return 1;
+	if (!f)
+		return fail("cannot read %s: %s", av[1], strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "[uprobes]"))
+			sscanf(line, "%" SCNx64 "-%" SCNx64, &lo, &hi);
+	fclose(f);
+	if (!hi)
+		return fail("no [uprobes] mapping in %s: no return probe was pending?", av[1]);
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		struct jval *ss = tracker_sites(rep, kinds[k]);
+
+		for (int i = 0; ss && i < ss->n; i++) {
+			struct jval *st = jget(ss->kids[i], "stack");
+
+			nsites++;
+			for (int j = 0; st && st->type == J_ARR && j < st->n; j++) {
+				struct jval *fr = st->kids[j];
+				uint64_t a = strtoull(jstr(fr, "addr"), NULL, 16);
+				const char *why = NULL;
+
+				nframes++;
+				if (strstr(jstr(fr, "module"), "uprobes"))
+					why = "module [uprobes]";
+				else if (a >= lo && a < hi)
+					why = "the [uprobes] trampoline's address";
+				else if (j > 0 && !strcmp(jstr(fr, "addr"), jstr(st->kids[j - 1], "addr")) &&
+					 !(jget(st->kids[j - 1], "inlined") &&
+					   jget(st->kids[j - 1], "inlined")->b))
+					why = "the frame before it again";
+				if (why) {
+					printf("%s site %d, stack[%d]: %s\n", kinds[k], i + 1, j, why);
+					for (int m = 0; m < st->n && m < 8; m++)
+						print_frame(m == j ? "  > " : "    ", st->kids[m]);
+					bad++;
+				}
+			}
+		}
+	}
+	if (bad)
+		return fail("%d bad frame(s) in %d sites ([uprobes] at %" PRIx64 "-%" PRIx64 ")", bad,
+			    nsites, lo, hi);
+	printf("%d frames of %d sites: none in [uprobes] (%" PRIx64 "-%" PRIx64 "), none repeated\n",
+	       nframes, nsites, lo, hi);
+	return 0;
+}
+
 /* ------------------------------------------------------------ code bytes */
 
 struct mapping {
@@ -595,24 +995,31 @@ int main(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
-		int nargs;
+		int nargs;	/* the least; more only with fnv */
 		int (*fn)(char **);
+		int (*fnv)(char **, int);
 	} cmds[] = {
-		{ "site", 5, cmd_site },
-		{ "top", 5, cmd_top },
-		{ "sites", 1, cmd_sites },
-		{ "snap", 2, cmd_snap },
-		{ "probes", 4, cmd_probes },
+		{ "site", 5, cmd_site, NULL },
+		{ "top", 5, cmd_top, NULL },
+		{ "sites", 1, cmd_sites, NULL },
+		{ "threads", 5, NULL, cmd_threads },
+		{ "timers", 5, NULL, cmd_timers },
+		{ "stack", 4, cmd_stack, NULL },
+		{ "absent", 4, cmd_absent, NULL },
+		{ "frames", 2, cmd_frames, NULL },
+		{ "snap", 2, cmd_snap, NULL },
+		{ "probes", 4, cmd_probes, NULL },
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (size_t i = 0; argc > 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name)) {
-			if (argc - 2 != cmds[i].nargs)
-				return fail("vmcheck %s: expected %d arguments", cmds[i].name,
-					    cmds[i].nargs);
-			return cmds[i].fn(argv + 2);
+			if (argc - 2 < cmds[i].nargs || (!cmds[i].fnv && argc - 2 != cmds[i].nargs))
+				return fail("vmcheck %s: expected %s%d arguments", cmds[i].name,
+					    cmds[i].fnv ? "at least " : "", cmds[i].nargs);
+			return cmds[i].fnv ? cmds[i].fnv(argv + 2, argc - 2) : cmds[i].fn(argv + 2);
 		}
-	fprintf(stderr, "usage: vmcheck site|top|sites|snap|probes ARGS (see the source)\n");
+	fprintf(stderr, "usage: vmcheck site|top|sites|threads|timers|stack|absent|frames|snap|probes"
+		" ARGS (see the source)\n");
 	return 2;
 }

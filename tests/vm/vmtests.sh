@@ -2,9 +2,13 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # The tests that run inside the VM (busybox sh, no python). tests/vm/run.sh
 # puts this file, vmcheck, the static leaktrace and the targets into the
-# initramfs; /init runs it. It also runs on the host for debugging:
+# initramfs; /init runs it with IN_VM=1. It also runs on the host's own
+# kernel (host mode, IN_VM unset): tests/vm/host_checks.sh [NAME...], or
 #   LT=./leaktrace-static T=tests/targets VMCHECK=.output/vm/vmcheck \
 #   SRC=tests/targets SCALE=1 sh tests/vm/vmtests.sh [NAME...]
+# In host mode a --hooks fentry/kprobe test whose leaktrace refuses the hook
+# with exit status 1 and one stderr line is skipped, with that line as the
+# reason (test_timers.py checks the refusal itself); in the VM it fails.
 #
 # Prints, one line each:
 #   VMTEST PLAN name...          first: the tests that will run
@@ -16,11 +20,13 @@
 # Adding a test: write t_NAME (return 0 pass, 1 fail, 2 skip; put the reason
 # in $why), add NAME to TESTS below, and add any new target binary to
 # VM_TARGETS in tests/vm/run.sh (its shared libraries are copied for it).
-# Hook for later: threads and timers targets (t_threads, t_timers).
 #   sh vmtests.sh --list      prints the names of TESTS
 set -u
 
-TESTS="leaker_exact caller_frame jemalloc sigkill_cleanup"
+TESTS="leaker_exact caller_frame jemalloc sigkill_cleanup threads
+timers_fentry timers_kprobe timers_tracepoint
+timers_exec_fentry timers_exec_kprobe timers_exec_tracepoint
+fp_caller_frame uretprobe_pending"
 
 LT=${LT:-/bin/leaktrace}
 T=${T:-/t}
@@ -30,12 +36,14 @@ STACKPROBE=${STACKPROBE:-/bin/stackprobe}	# optional: tests/vm/stackprobe.c
 LIBC=${LIBC:-/usr/lib/x86_64-linux-gnu/libc.so.6}
 SCALE=${SCALE:-10}		# qemu TCG is about 10x slower
 WORK=${WORK:-/tmp/vmtests}
-# Line numbers of the /* LEAK:<marker> */ comments in leaker.c. run.sh
-# writes them to $T/leaker.lines (marker=line); on the host they come from SRC.
+IN_VM=${IN_VM:-0}		# 1 inside the VM (from /vm/env); else host mode
+# Line numbers of the /* LEAK:<marker> */ comments in the targets' sources.
+# run.sh writes them to $T/NAME.lines (marker=line); on the host they come
+# from SRC/NAME.c.
 SRC=${SRC:-}
 
 if [ "${1:-}" = "--list" ]; then
-	echo "$TESTS"
+	echo $TESTS
 	exit 0
 fi
 [ $# -gt 0 ] && TESTS="$*"
@@ -53,11 +61,11 @@ log() {	# log NAME FILE: the file's lines as "VMLOG NAME: ..." (last 40)
 	tail -n 40 "$2" | sed "s/^/VMLOG $1: /"
 }
 
-marker_line() {	# marker_line MARKER
+marker_line() {	# marker_line MARKER [TARGET]: line of /* LEAK:MARKER */ in TARGET.c (leaker)
 	if [ -n "$SRC" ]; then
-		grep -n "/\* LEAK:$1 \*/\$" "$SRC/leaker.c" | cut -d: -f1
+		grep -n "/\* LEAK:$1 \*/\$" "$SRC/${2:-leaker}.c" | cut -d: -f1
 	else
-		sed -n "s/^$1=//p" "$T/leaker.lines"
+		sed -n "s/^$1=//p" "$T/${2:-leaker}.lines"
 	fi
 }
 
@@ -86,11 +94,12 @@ waitpid_t() {	# waitpid_t PID SECONDS: exit status of PID (a child), or 124 on t
 	wait "$1"
 }
 
-start_target() {	# start_target DIR NAME [PRELOAD]: sets tpid; 1 on failure
+start_target() {	# start_target DIR NAME [PRELOAD [ARGS]]: sets tpid; 1 on failure
+	# shellcheck disable=SC2086	# ARGS are words
 	if [ -n "${3:-}" ]; then
-		LD_PRELOAD=$3 "$T/$2" >"$1/t.out" 2>"$1/t.err" </dev/null &
+		LD_PRELOAD=$3 "$T/$2" ${4:-} >"$1/t.out" 2>"$1/t.err" </dev/null &
 	else
-		"$T/$2" >"$1/t.out" 2>"$1/t.err" </dev/null &
+		"$T/$2" ${4:-} >"$1/t.out" 2>"$1/t.err" </dev/null &
 	fi
 	tpid=$!
 	if ! waitfor "$1/t.out" '^READY' "$TARGET_T" "$tpid"; then
@@ -101,9 +110,10 @@ start_target() {	# start_target DIR NAME [PRELOAD]: sets tpid; 1 on failure
 	return 0
 }
 
-start_tracer() {	# start_tracer DIR ARGS...: sets lpid; 1 if not ready
+start_tracer() {	# start_tracer DIR ARGS...: sets lpid; 1 if not ready (lrc: its exit status)
 	d=$1
 	shift
+	lrc=""
 	"$LT" "$@" >"$d/lt.out" 2>"$d/lt.err" </dev/null &
 	lpid=$!
 	if ! waitfor "$d/lt.err" '^leaktrace: ready' "$READY_T" "$lpid"; then
@@ -111,7 +121,8 @@ start_tracer() {	# start_tracer DIR ARGS...: sets lpid; 1 if not ready
 			why="leaktrace printed no 'leaktrace: ready' within ${READY_T} s"
 		else
 			wait "$lpid"
-			why="leaktrace exited with status $? before it was ready"
+			lrc=$?
+			why="leaktrace exited with status $lrc before it was ready"
 		fi
 		kill -9 "$lpid" 2>/dev/null
 		return 1
@@ -127,12 +138,18 @@ cleanup() {	# kill what a test left running
 }
 
 # The standard flow: target, attach, SIGUSR1, DONE, settle, SIGINT, final report.
-# trace DIR NAME [PRELOAD]; the report is DIR/lt.out.
+# trace DIR NAME [PRELOAD [TARGET_ARGS [LEAKTRACE_ARGS...]]]; the report is
+# DIR/lt.out, the target's maps after DONE DIR/maps.
 trace() {
-	rm -rf "$1"
-	mkdir -p "$1"
-	start_target "$1" "$2" "${3:-}" || return 1
-	start_tracer "$1" -p "$tpid" --format json -T 0 60 || return 1
+	_d=$1 _n=$2 _p=${3:-} _a=${4:-}
+	shift 2
+	[ $# -gt 0 ] && shift
+	[ $# -gt 0 ] && shift
+	rm -rf "$_d"
+	mkdir -p "$_d"
+	start_target "$_d" "$_n" "$_p" "$_a" || return 1
+	start_tracer "$_d" -p "$tpid" --format json -T 0 "$@" 60 || return 1
+	set -- "$_d" "$_n"
 	kill -USR1 "$tpid"
 	if ! waitfor "$1/t.out" '^DONE' "$TARGET_T" "$tpid"; then
 		why="target $2 printed no DONE after SIGUSR1"
@@ -275,6 +292,175 @@ t_sigkill_cleanup() {
 		sed 's/^/VMINFO sigkill_cleanup: /'
 }
 
+# ---------------------------------------------------------------- threads
+
+# threads: 7 live from spawn_forever, 5 exited-unjoined from spawn_unjoined;
+# the joined, detached and pre-attach ones are not reported.
+t_threads() {
+	d=$WORK/threads dir=$WORK/threads
+	trace "$d" threads "" "" --track threads || return 1
+	why=""
+	if ! "$VMCHECK" threads "$d/lt.out" threads threads.c 7 5 \
+		"spawn_forever:7:0:run_forever:$(marker_line spawn_forever threads)" \
+		"spawn_unjoined:0:5:run_unjoined:$(marker_line spawn_unjoined threads)" \
+		>"$d/check" 2>&1; then
+		why=$(head -n 1 "$d/check")
+		cat "$d/check" >>"$d/diag"
+		return 1
+	fi
+}
+
+# ---------------------------------------------------------------- timers
+
+# Was the hook refused the way a kernel without it refuses it: status 1,
+# one stderr line? Host mode only; in the VM every hook must work.
+hook_refused() {	# hook_refused DIR HOOK
+	[ "$IN_VM" != 1 ] && [ "$2" != tracepoint ] && [ "${lrc:-}" = 1 ] &&
+		[ "$(grep -c . "$1/lt.err")" -eq 1 ]
+}
+
+# After a failed attach in the VM: the same attach with -vvv (libbpf and the
+# verifier log) into DIR/diag, the last lines of it.
+vvv_log() {	# vvv_log DIR HOOK
+	[ -n "${lrc:-}" ] && [ -n "${tpid:-}" ] && alive "$tpid" || return 0
+	timeout $((READY_T + 10)) "$LT" -vvv -p "$tpid" --track timers --hooks "$2" --once 1 \
+		>/dev/null 2>"$1/vvv.err" </dev/null
+	echo "--- leaktrace -vvv --hooks $2 (exit status $?), last lines:" >>"$1/diag"
+	tail -n 30 "$1/vvv.err" >>"$1/diag"
+}
+
+# The timer set (test_timers.py) with one --hooks HOW; HOOKS is how the
+# report's "hooks" field must start.
+timers_hook() {	# timers_hook HOW HOOKS
+	d=$WORK/timers_$1 dir=$WORK/timers_$1
+	if ! trace "$d" timers "" "" --track timers --hooks "$1"; then
+		if hook_refused "$d" "$1"; then
+			why="host kernel refuses --hooks $1 (expected; test_timers.py checks it): $(grep . "$d/lt.err")"
+			return 2
+		fi
+		vvv_log "$d" "$1"
+		return 1
+	fi
+	why=""
+	if ! "$VMCHECK" timers "$d/lt.out" timers timers.c 36 "$2" \
+		"leak_timerfd_periodic:25:timerfd:25:1000000000:$(marker_line leak_timerfd_periodic timers)" \
+		"leak_timerfd_oneshot:4:timerfd:0:0:$(marker_line leak_timerfd_oneshot timers)" \
+		"leak_posix_periodic:7:posix:7:1000000000:$(marker_line leak_posix_periodic timers)" \
+		>"$d/check" 2>&1; then
+		why=$(head -n 1 "$d/check")
+		cat "$d/check" >>"$d/diag"
+		return 1
+	fi
+}
+
+# timers --exec: 3 CLOEXEC periodic timerfds, then exec: none stays open.
+timers_exec_hook() {	# timers_exec_hook HOW HOOKS
+	d=$WORK/timers_exec_$1 dir=$WORK/timers_exec_$1
+	if ! trace "$d" timers "" --exec --track timers --hooks "$1"; then
+		if hook_refused "$d" "$1"; then
+			why="host kernel refuses --hooks $1 (expected; test_timers.py checks it): $(grep . "$d/lt.err")"
+			return 2
+		fi
+		vvv_log "$d" "$1"
+		return 1
+	fi
+	why=""
+	if ! "$VMCHECK" timers "$d/lt.out" timers timers.c 0 "$2" >"$d/check" 2>&1; then
+		why="after exec: $(head -n 1 "$d/check")"
+		cat "$d/check" >>"$d/diag"
+		return 1
+	fi
+}
+
+t_timers_fentry() { timers_hook fentry "fentry on timerfd_release"; }
+t_timers_kprobe() { timers_hook kprobe "kprobe on timerfd_release"; }
+t_timers_tracepoint() { timers_hook tracepoint "tracepoints: "; }
+t_timers_exec_fentry() { timers_exec_hook fentry "fentry on timerfd_release"; }
+t_timers_exec_kprobe() { timers_exec_hook kprobe "kprobe on timerfd_release"; }
+t_timers_exec_tracepoint() { timers_exec_hook tracepoint "tracepoints: "; }
+
+# ---------------------------------------------------------------- caller frame
+
+# One shared run of fpalloc (its own allocator in the executable) for
+# fp_caller_frame and uretprobe_pending; all three trackers.
+fp_state=""
+fp_run() {
+	if [ -z "$fp_state" ]; then
+		if trace "$WORK/fpalloc" fpalloc; then
+			fp_state=ok
+		else
+			fp_state="$why"
+		fi
+		cleanup
+	fi
+	[ "$fp_state" = ok ] && return 0
+	why="fpalloc run: $fp_state"
+	return 1
+}
+
+vmcheck_all() {	# vmcheck_all DIR "ARGS"...: every vmcheck must pass; output in DIR/check
+	_cd=$1
+	shift
+	: >"$_cd/check"
+	for _c in "$@"; do
+		# shellcheck disable=SC2086	# ARGS are words
+		if ! "$VMCHECK" $_c >>"$_cd/check" 2>&1; then
+			why="${why:+$why; }$(echo $_c | cut -d' ' -f1-4): $(tail -n +1 "$_cd/check" |
+				grep -v '^ \|site [0-9]*.*:$' | tail -n 1)"
+			echo "--- failed: vmcheck $_c" >>"$_cd/check"
+		fi
+	done
+	cat "$_cd/check" >>"$_cd/diag"
+	[ -z "$why" ]
+}
+
+# fpalloc's malloc starts with push %rbp: the kernel adds the caller to the
+# stack at the entry probe, leaktrace must not add it again. stack[0] is the
+# leaking function exactly once, stack[1] its caller run_set; exact bytes.
+# posix_memalign is probed at a je (leaktrace adds [rsp] itself), and calls
+# malloc; realloc(NULL, n) calls malloc: one block each, the outer call's.
+t_fp_caller_frame() {
+	dir=$WORK/fpalloc
+	fp_run || return 1
+	why=""
+	r=$WORK/fpalloc/lt.out
+	vmcheck_all "$dir" \
+		"site $r fpalloc fp_leak 3 963" \
+		"site $r fpalloc fp_memalign_leak 2 2000" \
+		"site $r fpalloc fp_realloc_leak 2 444" \
+		"site $r fpalloc fp_pending 1 77" \
+		"absent $r memory fpalloc fp_freed" \
+		"top $r fpalloc fp_leak fpalloc.c $(marker_line fp_leak fpalloc)" \
+		"top $r fpalloc fp_memalign_leak fpalloc.c $(marker_line fp_memalign_leak fpalloc)" \
+		"top $r fpalloc fp_realloc_leak fpalloc.c $(marker_line fp_realloc_leak fpalloc)" \
+		"stack $r memory fpalloc fp_leak,run_set,main" \
+		"stack $r memory fpalloc fp_memalign_leak,run_set,main" \
+		"stack $r memory fpalloc fp_realloc_leak,run_set,main" \
+		"stack $r memory fpalloc fp_pending,run_set,main" || return 1
+	grep -A 3 '^memory site 1:' "$dir/check" | head -n 4 | sed 's/^/VMINFO fp_caller_frame: /'
+}
+
+# Stacks taken while a return probe is pending: fpalloc's malloc, called
+# from fp_pending, creates a timerfd and a thread (start_trim) while its
+# uretprobe has replaced malloc's return address with the [uprobes]
+# trampoline. No frame of any site is in [uprobes]; those stacks start at
+# start_trim, malloc, and go on to fp_pending, run_set, main unless the site
+# is flagged truncated.
+t_uretprobe_pending() {
+	dir=$WORK/fpalloc
+	fp_run || return 1
+	why=""
+	r=$WORK/fpalloc/lt.out
+	vmcheck_all "$dir" \
+		"frames $r $dir/maps" \
+		"threads $r fpalloc fpalloc.c 1 0 start_trim:1:0:trim_thread:$(marker_line start_trim_thread fpalloc)" \
+		"timers $r fpalloc fpalloc.c 1 - start_trim:1:timerfd:1:1000000000:$(marker_line start_trim_timer fpalloc)" \
+		"stack $r threads fpalloc start_trim,malloc/fp_pending,run_set,main" \
+		"stack $r timers fpalloc start_trim,malloc/fp_pending,run_set,main" || return 1
+	sed -n '/^threads site 1/,/^[^ ]/p' "$dir/check" | grep '^ ' | sed 's/^/VMINFO uretprobe_pending: thread /'
+	grep '^[0-9]* frames of' "$dir/check" | sed 's/^/VMINFO uretprobe_pending: /'
+}
+
 # Not a test: what this kernel's user stacks hold at a function entry. Does
 # it add the immediate caller for push %rbp functions (leak_malloc) and for
 # the others (glibc malloc, push %r12)? Printed as VMINFO lines.
@@ -295,7 +481,7 @@ info_kernel_stack() {
 }
 
 info_kernel_stack
-echo "VMTEST PLAN $TESTS"
+echo "VMTEST PLAN" $TESTS
 for t in $TESTS; do
 	why="" dir=""
 	"t_$t"
