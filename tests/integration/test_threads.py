@@ -126,3 +126,15 @@ def test_text_thread_section():
     totals = [a + b for a, b in counts]
     check_eq(totals, sorted(totals, reverse=True), "thread sites sorted by count")
     check("spawn_forever+" in text and "spawn_unjoined+" in text, "creating functions in the text")
+
+
+def test_libc_internal_thread():
+    """timer_create(SIGEV_THREAD) makes libc start a helper thread itself:
+    it is reported, flagged libc_internal, and not as the program's leak."""
+    r = trace_target(EXE, targs=("--sigev-thread",),
+                     lt_args=("--format", "json", "-T", "0", "--track", "threads"))
+    th = thread_sites(r.final)
+    internal = [s for s in th["sites"] if s.get("libc_internal")]
+    check_eq(sum(s["live"] for s in internal), 1, "live libc-internal threads:\n" + describe(th))
+    check_eq([s for s in th["sites"] if not s.get("libc_internal")], [],
+             "no thread site attributed to the program")

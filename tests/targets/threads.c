@@ -15,6 +15,8 @@
  *
  *   threads            the set above, after SIGUSR1
  *   threads --churn N  create and join N short-lived threads, 8 at a time
+ *   threads --sigev-thread  one POSIX timer with SIGEV_THREAD (from
+ *                      sigev_timer()): libc starts its helper thread itself
  *
  * Protocol: "READY <pid>", wait for SIGUSR1, "DONE", block.
  */
@@ -24,7 +26,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NI __attribute__((noinline))
@@ -160,6 +164,21 @@ static void run_set(void)
 	usleep(200 * 1000);	/* let the unjoined and detached ones finish */
 }
 
+static void on_tick(union sigval v)
+{
+	(void)v;
+}
+
+NI void sigev_timer(void)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD, .sigev_notify_function = on_tick };
+	struct itimerspec its = { .it_value = { 3600, 0 } };
+	timer_t id;
+
+	if (timer_create(CLOCK_MONOTONIC, &sev, &id) || timer_settime(id, 0, &its, NULL))
+		die("timer_create", errno);
+}
+
 static void run_churn_set(long n)
 {
 	for (long done = 0; done < n; done += 8) {
@@ -185,6 +204,7 @@ int main(int argc, char **argv)
 
 	if (argc > 2 && strcmp(argv[1], "--churn") == 0)
 		churn = atol(argv[2]);
+	bool sigev = argc > 1 && strcmp(argv[1], "--sigev-thread") == 0;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
@@ -198,6 +218,8 @@ int main(int argc, char **argv)
 		return 1;
 	if (churn)
 		run_churn_set(churn);
+	else if (sigev)
+		sigev_timer();
 	else
 		run_set();
 	printf("DONE\n");

@@ -14,7 +14,7 @@ mount -t bpf bpf /sys/fs/bpf
 ulimit -l unlimited
 hostname vmtest
 [ -f /vm/env ] && . /vm/env
-export SCALE
+export SCALE IN_VM
 echo "VMINFO kernel $(uname -r); $(grep -c ^processor /proc/cpuinfo) cpu(s);" \
 	"BTF $([ -e /sys/kernel/btf/vmlinux ] && echo yes || echo no)"
 echo "VMINFO $(/bin/leaktrace --version 2>&1 | head -n 1)"

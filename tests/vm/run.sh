@@ -32,8 +32,10 @@ VM_TIMEOUT=${VM_TIMEOUT:-480}
 VM_SCALE=${VM_SCALE:-10}
 VM_MEM=${VM_MEM:-1024}
 VM_SMP=${VM_SMP:-1}
-# Targets copied into the VM (tests/targets/NAME). Add threads/timers here.
-VM_TARGETS="leaker leaker_nopvalloc"
+# Targets copied into the VM (tests/targets/NAME), with their shared libraries.
+VM_TARGETS="leaker leaker_nopvalloc threads timers fpalloc"
+# Sources whose /* LEAK:<marker> */ line numbers the tests need (NAME.lines).
+VM_SOURCES="leaker threads timers fpalloc"
 JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 QEMU=${VM_QEMU:-qemu-system-x86_64}
 
@@ -174,12 +176,14 @@ if [ -f "$JEMALLOC" ]; then
 	copy_libs "$JEMALLOC"
 fi
 # line numbers of the LEAK markers: marker=line
-grep -n '/\* LEAK:[A-Za-z0-9_]* \*/$' tests/targets/leaker.c |
-	sed -E 's@^([0-9]+):.*/\* LEAK:([A-Za-z0-9_]+) \*/$@\2=\1@' >"$root/t/leaker.lines"
+for src in $VM_SOURCES; do
+	grep -n '/\* LEAK:[A-Za-z0-9_]* \*/$' "tests/targets/$src.c" |
+		sed -E 's@^([0-9]+):.*/\* LEAK:([A-Za-z0-9_]+) \*/$@\2=\1@' >"$root/t/$src.lines"
+done
 cp tests/vm/init.sh "$root/init"
 cp tests/vm/vmtests.sh "$root/vm/vmtests.sh"
 chmod 0755 "$root/init"
-echo "SCALE=$VM_SCALE" >"$root/vm/env"
+printf 'SCALE=%s\nIN_VM=1\n' "$VM_SCALE" >"$root/vm/env"
 echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
 (cd "$root" && find . | busybox cpio -o -H newc 2>/dev/null) >"$VM/initramfs.cpio" ||
 	fail_all "busybox cpio failed"

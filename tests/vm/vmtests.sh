@@ -404,11 +404,13 @@ vmcheck_all() {	# vmcheck_all DIR "ARGS"...: every vmcheck must pass; output in 
 	: >"$_cd/check"
 	for _c in "$@"; do
 		# shellcheck disable=SC2086	# ARGS are words
-		if ! "$VMCHECK" $_c >>"$_cd/check" 2>&1; then
-			why="${why:+$why; }$(echo $_c | cut -d' ' -f1-4): $(tail -n +1 "$_cd/check" |
-				grep -v '^ \|site [0-9]*.*:$' | tail -n 1)"
+		if ! "$VMCHECK" $_c >"$_cd/one" 2>&1; then
+			# the reason: the last line that is neither a detail nor a stack title
+			why="${why:+$why; }${_c%% *}: $(grep -v -e '^ ' -e '^[a-z]* site [0-9]*.*:$' \
+				"$_cd/one" | tail -n 1)"
 			echo "--- failed: vmcheck $_c" >>"$_cd/check"
 		fi
+		cat "$_cd/one" >>"$_cd/check"
 	done
 	cat "$_cd/check" >>"$_cd/diag"
 	[ -z "$why" ]
