@@ -36,6 +36,14 @@ echo "== integration"
 python3 tests/integration/run.py $filter 2>&1 | tee "$log" | grep -v -E '^[0-9]+ passed, [0-9]+ failed'
 add integration
 
+# the static build is what an SRE copies to a host: it passes the same suite
+if [ -z "$filter" ] && [ -x ./leaktrace-static ]; then
+	echo "== integration, static build (./leaktrace-static)"
+	LEAKTRACE="$PWD/leaktrace-static" LEAKTRACE_SUITE_NAME=static \
+		python3 tests/integration/run.py 2>&1 | tee "$log" | grep -v -E '^[0-9]+ passed, [0-9]+ failed'
+	add integration-static
+fi
+
 if [ -z "$filter" ] || [ "$filter" = vm ]; then
 	echo "== vm (Debian 6.1 under qemu TCG)"
 	tests/vm/run.sh 2>&1 | tee "$log" | grep -v -E '^[0-9]+ passed, [0-9]+ failed'
