@@ -123,7 +123,10 @@ static int site_cmp(const void *pa, const void *pb)
 
 	switch (sort_key) {
 	case LT_SORT_GROWTH:
+		/* the change since the last report, then the sampled rate */
 		c = cmp_i64(a->delta_bytes, b->delta_bytes);
+		if (!c)
+			c = a->rate < b->rate ? 1 : a->rate > b->rate ? -1 : 0;
 		break;
 	case LT_SORT_AGE:
 		c = a->oldest_age_s < b->oldest_age_s ? 1 : a->oldest_age_s > b->oldest_age_s ? -1 : 0;
@@ -398,7 +401,7 @@ int output__json(FILE *f, const struct lt_report *r)
 				json_num(f, s->oldest_age_s);
 			else
 				fputs("null", f);
-			fprintf(f, ",\"trend\":\"%s\",", trend__name(s->trend));
+			fprintf(f, ",\"trend\":\"%s\",\"bytes_per_s\":%.1f,", trend__name(s->trend), s->rate);
 			json_stack(f, s->stack, s->nstack);
 			fprintf(f, ",\"truncated\":%s}", s->truncated ? "true" : "false");
 		}

@@ -35,6 +35,7 @@ struct lt_mem_site {
 	int64_t allocs;
 	int64_t delta_bytes;
 	double oldest_age_s;	/* < 0: unknown */
+	double rate;		/* bytes per second over the trend window (least squares) */
 	enum lt_trend trend;
 	struct lt_frame *stack;
 	int nstack;

@@ -1821,6 +1821,7 @@ int tracer__report(struct tracer *t, struct lt_report *r, bool final)
 		site->delta_bytes = trend_tab__delta(t->trend, &a->key, a->bytes, true);
 		site->oldest_age_s = site_age(a->oldest_ns, now);
 		site->trend = trend_tab__trend(t->trend, &a->key);
+		site->rate = trend_tab__slope(t->trend, &a->key);	/* samples are 1 s apart */
 		site->before_start = a->first_ns && a->first_ns < started_ns(t, a->key.tgid);
 	}
 	r->nsites = nsites;

@@ -37,6 +37,9 @@ static const char *fuzz_current;	/* the input being replayed */
 #define FUZZ_ENTRY fuzz_pprof_one
 #include "../fuzz/fuzz_pprof.c"
 #undef FUZZ_ENTRY
+#define FUZZ_ENTRY fuzz_strings_one
+#include "../fuzz/fuzz_strings.c"
+#undef FUZZ_ENTRY
 
 static void corpus_dir(const char *name, char *out, size_t len)
 {
@@ -122,6 +125,11 @@ static void test_pprof_corpus(void)
 	replay("pprof", fuzz_pprof_one, 1);
 }
 
+static void test_strings_corpus(void)
+{
+	replay("strings", fuzz_strings_one, 1);
+}
+
 /* How many harness checks fail on the JSON line S (their messages hidden). */
 static int json_failures(const char *s)
 {
@@ -157,6 +165,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_procmaps_corpus),
 	TEST_CASE(test_elf_corpus),
 	TEST_CASE(test_pprof_corpus),
+	TEST_CASE(test_strings_corpus),
 	TEST_CASE(test_harness_checks_fire),
 };
 

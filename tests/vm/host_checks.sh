@@ -25,7 +25,7 @@ skip_all() {
 	for t in $TESTS; do
 		echo "SKIP host.$t: $*"
 	done
-	echo "0 passed, 0 failed, $(echo $TESTS | wc -w) skipped"
+	echo "0 passed, 0 failed, $(echo "$TESTS" | wc -w) skipped"
 	exit 0
 }
 

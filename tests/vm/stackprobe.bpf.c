@@ -3,7 +3,8 @@
  * stackprobe: what the kernel's user stack holds at a uprobe at a function
  * entry, next to the return address at [rsp]. Diagnostic for tests/vm: does
  * this kernel put the immediate caller into the stack (6.11+ does it for
- * functions that start with push %rbp) or not?
+ * functions that start with push %rbp) or not? And with a return probe
+ * pending (stackret), does the [uprobes] trampoline show in later stacks?
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -36,6 +37,13 @@ int BPF_KPROBE(stackprobe)
 	h->n = bpf_get_stack(ctx, h->ips, sizeof(h->ips), BPF_F_USER_STACK);
 	bpf_probe_read_user(&h->ret, sizeof(h->ret), (void *)PT_REGS_SP(ctx));
 	h->ip = PT_REGS_IP(ctx);
+	return 0;
+}
+
+/* Only there to be pending: its trampoline replaces the return address. */
+SEC("uretprobe")
+int BPF_KRETPROBE(stackret)
+{
 	return 0;
 }
 

@@ -43,6 +43,7 @@ IN_VM=${IN_VM:-0}		# 1 inside the VM (from /vm/env); else host mode
 SRC=${SRC:-}
 
 if [ "${1:-}" = "--list" ]; then
+	# shellcheck disable=SC2086	# one line
 	echo $TESTS
 	exit 0
 fi
@@ -398,21 +399,21 @@ fp_run() {
 	return 1
 }
 
-vmcheck_all() {	# vmcheck_all DIR "ARGS"...: every vmcheck must pass; output in DIR/check
-	_cd=$1
+vmcheck_all() {	# vmcheck_all DIR "ARGS"...: every vmcheck must pass; output in DIR/$t.check
+	_cd=$1 _cf=$1/$t.check
 	shift
-	: >"$_cd/check"
+	: >"$_cf"
 	for _c in "$@"; do
 		# shellcheck disable=SC2086	# ARGS are words
 		if ! "$VMCHECK" $_c >"$_cd/one" 2>&1; then
 			# the reason: the last line that is neither a detail nor a stack title
 			why="${why:+$why; }${_c%% *}: $(grep -v -e '^ ' -e '^[a-z]* site [0-9]*.*:$' \
 				"$_cd/one" | tail -n 1)"
-			echo "--- failed: vmcheck $_c" >>"$_cd/check"
+			echo "--- failed: vmcheck $_c" >>"$_cf"
 		fi
-		cat "$_cd/one" >>"$_cd/check"
+		cat "$_cd/one" >>"$_cf"
 	done
-	cat "$_cd/check" >>"$_cd/diag"
+	cat "$_cf" >>"$_cd/diag"
 	[ -z "$why" ]
 }
 
@@ -439,7 +440,7 @@ t_fp_caller_frame() {
 		"stack $r memory fpalloc fp_memalign_leak,run_set,main" \
 		"stack $r memory fpalloc fp_realloc_leak,run_set,main" \
 		"stack $r memory fpalloc fp_pending,run_set,main" || return 1
-	grep -A 3 '^memory site 1:' "$dir/check" | head -n 4 | sed 's/^/VMINFO fp_caller_frame: /'
+	grep -A 3 '^memory site 1' "$dir/$t.check" | head -n 4 | sed 's/^/VMINFO fp_caller_frame: /'
 }
 
 # Stacks taken while a return probe is pending: fpalloc's malloc, called
@@ -459,8 +460,9 @@ t_uretprobe_pending() {
 		"timers $r fpalloc fpalloc.c 1 - start_trim:1:timerfd:1:1000000000:$(marker_line start_trim_timer fpalloc)" \
 		"stack $r threads fpalloc start_trim,malloc/fp_pending,run_set,main" \
 		"stack $r timers fpalloc start_trim,malloc/fp_pending,run_set,main" || return 1
-	sed -n '/^threads site 1/,/^[^ ]/p' "$dir/check" | grep '^ ' | sed 's/^/VMINFO uretprobe_pending: thread /'
-	grep '^[0-9]* frames of' "$dir/check" | sed 's/^/VMINFO uretprobe_pending: /'
+	sed -n '/^threads site 1/,/^timers site 1/p' "$dir/$t.check" | grep -v '^timers' |
+		sed 's/^/VMINFO uretprobe_pending: /'
+	grep '^[0-9]* frames of' "$dir/$t.check" | sed 's/^/VMINFO uretprobe_pending: /'
 }
 
 # Not a test: what this kernel's user stacks hold at a function entry. Does
@@ -482,7 +484,28 @@ info_kernel_stack() {
 	cleanup
 }
 
+# Not a test either: with a return probe pending on fpalloc's malloc, does
+# the kernel's stack at start_trim (called from that malloc) hold the
+# [uprobes] trampoline instead of malloc's return address into fp_pending?
+info_pending_stack() {
+	[ -x "$STACKPROBE" ] || return 0
+	d=$WORK/pstack
+	rm -rf "$d"
+	mkdir -p "$d"
+	start_target "$d" fpalloc || { cleanup; return 0; }
+	"$STACKPROBE" "$tpid" "$TARGET_T" "ret:$T/fpalloc:malloc" "$T/fpalloc:start_trim" \
+		>"$d/sp.out" 2>&1 &
+	spid=$!
+	waitfor "$d/sp.out" '^attached|cannot' "$READY_T" "$spid"
+	kill -USR1 "$tpid"
+	wait "$spid"
+	sed 's/^/VMINFO pending_stack: /' "$d/sp.out"
+	cleanup
+}
+
 info_kernel_stack
+info_pending_stack
+# shellcheck disable=SC2086	# one line
 echo "VMTEST PLAN" $TESTS
 for t in $TESTS; do
 	why="" dir=""
