@@ -1255,3 +1255,8 @@ uint64_t elf_file__entry(const struct elf_file *ef)
 {
 	return ef->e_entry;
 }
+
+int elf_file__fd(const struct elf_file *ef)
+{
+	return ef->fd;
+}

@@ -35,6 +35,7 @@ void elf_file__free(struct elf_file *ef);		/* NULL is a no-op */
 
 const char *elf_file__name(const struct elf_file *ef);
 uint64_t elf_file__entry(const struct elf_file *ef);	/* e_entry (vaddr) */
+int elf_file__fd(const struct elf_file *ef);		/* the open file, owned by ef */
 bool elf_file__is_exec(const struct elf_file *ef);	/* ET_EXEC (non-PIE) */
 bool elf_file__is_static(const struct elf_file *ef);	/* no PT_INTERP and no PT_DYNAMIC */
 const char *elf_file__interp(const struct elf_file *ef);	/* PT_INTERP or NULL */

@@ -690,8 +690,17 @@ int plan__system(struct lt_plan *p, unsigned track, int self)
 				 (unsigned long)e->start, (unsigned long)e->end);
 			m = add_module(p, e->path, open_path, dev, e->inode, false);
 			if (m >= 0) {
+				char self_fd[64];
+
 				/* an executable without PT_INTERP defines its allocator in symtab */
 				p->mods[m].is_exe = elf_file__is_static(p->mods[m].ef);
+				/*
+				 * attach through leaktrace's own fd: the process that showed
+				 * us the file may be gone by the time its probes go in
+				 */
+				snprintf(self_fd, sizeof(self_fd), "/proc/self/fd/%d", elf_file__fd(p->mods[m].ef));
+				free(p->mods[m].open_path);
+				p->mods[m].open_path = strdup(self_fd);
 				add_all_definitions(p, m, track);
 			}
 			if (m < 0 || p->nprobes == nprobes) {

@@ -446,7 +446,8 @@ static int attach_plan(struct tracer *t, int pid, struct lt_plan *plan)
 			struct lt_probe *pr = &plan->probes[idx[i]];
 
 			err = attach_single(t, pid, plan, idx[i]);
-			if (err && (pr->func == LT_FN_MALLOC || pr->func == LT_FN_FREE))
+			/* -a: one file that cannot be probed does not stop the others */
+			if (err && (pr->func == LT_FN_MALLOC || pr->func == LT_FN_FREE) && !t->o->all)
 				return err;
 			n += !err;
 		}
