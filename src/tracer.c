@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include "leaktrace.skel.h"
 #include "elfsym.h"
+#include "procmaps.h"
 #include "syms.h"
 #include "tracer.h"
 #include "trend.h"
@@ -39,6 +40,7 @@ struct target {
 	int nmsites;
 	int timer_mismatch;	/* tracked timerfds /proc disagreed with at the last check */
 	bool gc_done;		/* -a: its records are deleted */
+	uint64_t xol_start, xol_end;	/* its [uprobes] mapping (uretprobe trampoline), 0 if none */
 };
 
 struct magg {
@@ -701,12 +703,29 @@ static void scan_preexisting(struct tracer *t, struct target *tg)
 	tg->default_stack = rlimit_stack(tg->pid);
 }
 
+/* Where the kernel put the uretprobe trampoline in PID: [uprobes] in its maps. */
+static void find_xol(struct target *tg)
+{
+	struct proc_maps *m = procmaps__read(tg->pid);
+
+	if (!m)
+		return;
+	for (int i = 0; i < m->n; i++) {
+		if (strcmp(m->e[i].path, "[uprobes]") == 0) {
+			tg->xol_start = m->e[i].start;
+			tg->xol_end = m->e[i].end;
+		}
+	}
+	procmaps__free(m);
+}
+
 int tracer__watch(struct tracer *t, int pid)
 {
 	struct target *tg = add_target(t, pid);
 
 	if (!tg)
 		return -ENOMEM;
+	find_xol(tg);
 	util__comm(pid, tg->comm, sizeof(tg->comm));
 	if (!tg->threads_scanned && (t->o->track & LT_TRACK_THREADS))
 		scan_preexisting(t, tg);
@@ -1511,7 +1530,19 @@ static void build_stack(struct tracer *t, struct target *tg, const struct lt_sit
 		push_frame(site, &cap, &f);
 	}
 	for (int i = first; i < na; i++) {
-		int nf = syms__resolve(tg->syms, addrs[i], true, sf, 8);
+		int nf;
+
+		/*
+		 * A pending uretprobe (an outer tracked call) replaced this return
+		 * address with its trampoline; older kernels leave it in the
+		 * stack. Never show it as a frame: the frame it stands for is
+		 * lost, so the stack is not whole, but the walk goes on.
+		 */
+		if (tg->xol_end && addrs[i] >= tg->xol_start && addrs[i] < tg->xol_end) {
+			site->truncated = true;
+			continue;
+		}
+		nf = syms__resolve(tg->syms, addrs[i], true, sf, 8);
 
 		if (nf <= 0 || (nf == 1 && !sf[0].func && strcmp(sf[0].module, "[unknown]") == 0)) {
 			/* A frame-pointer walk that left the known code: stop there (ends_at_root() judges). */
@@ -1772,9 +1803,12 @@ int tracer__report(struct tracer *t, struct lt_report *r, bool final)
 	r->ntargets = t->ntg;
 
 	/* refresh symbols for live targets (new libraries) */
-	for (int i = 0; i < t->ntg; i++)
-		if (t->tg[i].syms && !t->tg[i].exited)
+	for (int i = 0; i < t->ntg; i++) {
+		if (t->tg[i].syms && !t->tg[i].exited) {
 			syms__refresh(t->tg[i].syms);
+			find_xol(&t->tg[i]);
+		}
+	}
 
 	for_each_site(t, collect_site, &s);
 	qsort(s.a, s.n, sizeof(*s.a), key_cmp);

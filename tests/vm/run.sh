@@ -14,6 +14,8 @@
 # 4. prints one line per test and the closing line
 #    "N passed, N failed, N skipped". Exit status 1 if any test failed.
 #
+# The same tests on the host's own kernel, without qemu: tests/vm/host_checks.sh.
+#
 # Everything is skipped (never passed) when qemu, busybox or the kernel
 # cannot be had, or when qemu cannot start; a test without a result (VM
 # timeout, panic) is failed. The whole run is bounded by VM_TIMEOUT.

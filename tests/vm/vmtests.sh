@@ -19,7 +19,9 @@
 #
 # Adding a test: write t_NAME (return 0 pass, 1 fail, 2 skip; put the reason
 # in $why), add NAME to TESTS below, and add any new target binary to
-# VM_TARGETS in tests/vm/run.sh (its shared libraries are copied for it).
+# VM_TARGETS in tests/vm/run.sh (its shared libraries are copied for it),
+# and its name to VM_SOURCES there if the test needs its LEAK marker lines
+# (marker_line MARKER NAME).
 #   sh vmtests.sh --list      prints the names of TESTS
 set -u
 
