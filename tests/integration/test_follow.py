@@ -60,22 +60,25 @@ def test_fork_followed():
 
 
 def test_many_pids_share_probes():
-    targets = [Target("continuous", ("--no-wait",)) for _ in range(6)]
+    """Six -p PIDs: one probe per function for all of them (a tgid map in
+    BPF), and each one's leaks are exact."""
+    from harness import Run, check_leaker, leaker_expect
+    targets = [Target("leaker") for _ in range(6)]
     try:
-        for t in targets:
-            t.__enter__()
-        with Tracer(["-p", ",".join(str(t.pid) for t in targets), "--once", "2", "-v",
-                     "--format", "json", "-T", "0", "--track", "mem"]) as lt:
+        with Tracer(["-p", ",".join(str(t.pid) for t in targets), "-v", "--format", "json",
+                     "-T", "0", "--track", "mem", 60]) as lt:
             lt.wait_ready()
-            lt.wait(30)
+            for t in targets:
+                t.release(expect="DONE")
+            lt.stop(signal.SIGINT)
             final = lt.final_report()
             err = "\n".join(lt.stderr_lines())
         check("filtered by a tgid map" in err, "-v says probes are shared with a tgid map:\n" + err)
-        drips = {s["pid"] for s in mem_sites(final)
-                 if (first_exe_frame(s, "continuous") or {}).get("func") == "drip"}
-        check_eq(sorted(drips), sorted(t.pid for t in targets), "every pid has its drip site")
-        for s in mem_sites(final):
-            check(s["pid"] in drips, f"site of an untraced pid {s['pid']}")
+        check_eq(sorted({s["pid"] for s in mem_sites(final)}), sorted(t.pid for t in targets),
+                 "pids with sites")
+        for t in targets:
+            sites = [s for s in mem_sites(final) if s["pid"] == t.pid]
+            check_leaker(Run({"memory": {"sites": sites}}, [], t, None), leaker_expect("leaker"))
     finally:
         for t in targets:
-            t.__exit__(None, None, None)
+            t.kill()
