@@ -186,14 +186,16 @@ FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FUZZ_SA
 FUZZ_LIB_OBJS := $(patsubst %,$(FUZZ_OUT)/obj/%.o,procmaps elfsym pprof sink output util)
 .PHONY: fuzz fuzz-build
 
-$(FUZZ_OUT)/obj/%.o: src/%.c
+FUZZ_HDRS := $(wildcard src/*.h bpf/leaktrace.h tests/fuzz/*.h)
+
+$(FUZZ_OUT)/obj/%.o: src/%.c $(FUZZ_HDRS)
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_OUT)/libfuzzlt.a: $(FUZZ_LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OUT)/libfuzzlt.a
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) $(FUZZ_OUT)/libfuzzlt.a
 	$(call msg,FUZZER,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OUT)/libfuzzlt.a $(LIBS) -o $@
 
@@ -215,7 +217,7 @@ fuzz: fuzz-build
 # UBSan, so that a crash found by `make fuzz` and fixed stays fixed.
 FUZZ_REGRESS_SRCS := $(patsubst %,src/%.c,procmaps elfsym pprof sink output util)
 $(OUTPUT)/tests/test_fuzz_regress: tests/unit/test_fuzz_regress.c $(OUTPUT)/tests/test.o \
-		$(FUZZ_REGRESS_SRCS) $(wildcard tests/fuzz/*.c tests/fuzz/*.h src/*.h) | $(OUTPUT)/tests
+		$(FUZZ_REGRESS_SRCS) $(wildcard tests/fuzz/*.c) $(FUZZ_HDRS) | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -fsanitize=address,undefined \
 		-fno-sanitize-recover=all -Itests/unit -Itests/fuzz $< $(OUTPUT)/tests/test.o \

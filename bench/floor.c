@@ -170,7 +170,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	/* leaktrace's default trackers (src/cli.c): mem and threads */
-	err = plan__live(pid, NULL, LT_TRACK_MEM | LT_TRACK_THREADS, &plan);
+	err = plan__live(pid, NULL, LT_TRACK_MEM | LT_TRACK_THREADS | LT_TRACK_TIMERS, &plan);
 	if (err) {
 		fprintf(stderr, "floor: no probe plan for pid %d: %s\n", pid, strerror(-err));
 		return 1;
