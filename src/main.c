@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -166,6 +167,21 @@ static void poll_child(struct tracer *t, struct child *c)
 	}
 }
 
+/*
+ * Every target keeps its mapped files open for symbols, and each probe
+ * is an fd on older kernels: with many targets the default soft limit
+ * (1024) is too low. Take the hard limit.
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct lt_opts o;
@@ -184,6 +200,7 @@ int main(int argc, char **argv)
 	if (err)
 		return err < 0 ? 0 : err;
 	lt_verbose = o.verbose;
+	raise_nofile();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	/* CapEff: not root, or root without some capability; one line naming what is missing */

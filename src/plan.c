@@ -729,6 +729,14 @@ int plan__system(struct lt_plan *p, unsigned track, int self)
 	return added;
 }
 
+void plan__release_files(struct lt_plan *p)
+{
+	for (int i = 0; i < p->nmods; i++) {
+		elf_file__free(p->mods[i].ef);
+		p->mods[i].ef = NULL;
+	}
+}
+
 void plan__free(struct lt_plan *p)
 {
 	if (!p)

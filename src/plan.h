@@ -83,6 +83,8 @@ int plan__system(struct lt_plan *p, unsigned track, int self);
 /* Runtime addresses of the probes, from the process's maps. */
 void plan__resolve_addrs(struct lt_plan *p, int pid);
 void plan__free(struct lt_plan *p);
+/* Close the plan's ELF files once its probes are attached (mods[].ef = NULL). */
+void plan__release_files(struct lt_plan *p);
 /* Find the probe for the same (file, offset) in another plan, or NULL. */
 struct lt_probe *plan__find_same(struct lt_plan *p, const struct lt_plan *other, const struct lt_probe *pr);
 

@@ -114,6 +114,23 @@ struct strset {
 	size_t cap, cnt;
 };
 
+/*
+ * Interned strings and symbolization results are shared by every struct
+ * syms of the process: with many targets mapping the same libc, each
+ * (module, offset) is symbolized once, not once per target (libdwfl's
+ * first lookup in a module costs tens of milliseconds). Entries are keyed
+ * by the module's identity (build-id, else path and inode), so they hold
+ * for any process that maps the same file. Never freed: reports copy what
+ * they print, and leaktrace is single-threaded where it symbolizes.
+ */
+struct syms_shared {
+	struct strset strs;
+	struct cache_ent **bucket;
+	size_t nbuckets, ncached;
+};
+
+static struct syms_shared shared;
+
 struct syms {
 	int pid;
 	Dwfl *dwfl;
@@ -124,10 +141,7 @@ struct syms {
 	struct syms_mod **mods;
 	int nmods, capmods;
 
-	struct strset strs;
-
-	struct cache_ent **bucket;
-	size_t nbuckets, ncached;
+	struct syms_shared *c;	/* strings and results, shared by every struct syms */
 
 	/* main executable and dynamic loader, as (dev, inode, path) */
 	bool have_exe, have_interp;
@@ -179,7 +193,7 @@ static int strset_grow(struct strset *ss)
 /* Interned copy of the first LEN bytes of STR, or NULL on ENOMEM. */
 static const char *intern_n(struct syms *s, const char *str, size_t len)
 {
-	struct strset *ss = &s->strs;
+	struct strset *ss = &s->c->strs;
 	char *copy;
 	size_t j;
 
@@ -247,9 +261,9 @@ static struct cache_ent *cache_find(struct syms *s, const char *ident, uint64_t 
 {
 	struct cache_ent *e;
 
-	if (!s->nbuckets)
+	if (!s->c->nbuckets)
 		return NULL;
-	for (e = s->bucket[cache_hash(ident, off, retaddr, s->nbuckets)]; e; e = e->next) {
+	for (e = s->c->bucket[cache_hash(ident, off, retaddr, s->c->nbuckets)]; e; e = e->next) {
 		if (e->ident == ident && e->off == off && e->retaddr == retaddr)
 			return e;
 	}
@@ -260,30 +274,30 @@ static int cache_insert(struct syms *s, struct cache_ent *ent)
 {
 	size_t h;
 
-	if (s->ncached >= s->nbuckets) {
-		size_t nn = s->nbuckets ? s->nbuckets * 2 : 1024;
+	if (s->c->ncached >= s->c->nbuckets) {
+		size_t nn = s->c->nbuckets ? s->c->nbuckets * 2 : 1024;
 		struct cache_ent **nb = calloc(nn, sizeof(*nb));
 
 		if (!nb)
 			return -ENOMEM;
-		for (size_t i = 0; i < s->nbuckets; i++) {
+		for (size_t i = 0; i < s->c->nbuckets; i++) {
 			struct cache_ent *e, *next;
 
-			for (e = s->bucket[i]; e; e = next) {
+			for (e = s->c->bucket[i]; e; e = next) {
 				next = e->next;
 				h = cache_hash(e->ident, e->off, e->retaddr, nn);
 				e->next = nb[h];
 				nb[h] = e;
 			}
 		}
-		free(s->bucket);
-		s->bucket = nb;
-		s->nbuckets = nn;
+		free(s->c->bucket);
+		s->c->bucket = nb;
+		s->c->nbuckets = nn;
 	}
-	h = cache_hash(ent->ident, ent->off, ent->retaddr, s->nbuckets);
-	ent->next = s->bucket[h];
-	s->bucket[h] = ent;
-	s->ncached++;
+	h = cache_hash(ent->ident, ent->off, ent->retaddr, s->c->nbuckets);
+	ent->next = s->c->bucket[h];
+	s->c->bucket[h] = ent;
+	s->c->ncached++;
 	return 0;
 }
 
@@ -820,6 +834,7 @@ struct syms *syms__new(int pid)
 		goto cleanup;
 	}
 	s->pid = pid;
+	s->c = &shared;
 	memcpy(s->debuginfo_buf, DEBUGINFO_PATH, sizeof(DEBUGINFO_PATH));
 	s->debuginfo_path = s->debuginfo_buf;
 	s->cb.find_elf = dwfl_build_id_find_elf;
@@ -867,19 +882,7 @@ void syms__free(struct syms *s)
 	for (int i = 0; i < s->nmods; i++)
 		free(s->mods[i]);
 	free(s->mods);
-	for (size_t i = 0; i < s->nbuckets; i++) {
-		struct cache_ent *e, *next;
-
-		for (e = s->bucket[i]; e; e = next) {
-			next = e->next;
-			free(e);
-		}
-	}
-	free(s->bucket);
-	for (size_t i = 0; i < s->strs.cap; i++)
-		free(s->strs.slot[i]);
-	free(s->strs.slot);
-	free(s);
+	free(s);	/* s->c, the shared cache, outlives it */
 }
 
 /* ------------------------------------------------------------------ */

@@ -562,9 +562,13 @@ static void mark_shared(struct tracer *t, struct lt_plan *plan)
 	for (int i = 0; i < plan->nprobes; i++) {
 		struct shared_probe k = shared_key(plan, &plan->probes[i]);
 
-		for (int j = 0; j < t->nshared; j++)
-			if (!memcmp(&t->shared[j], &k, sizeof(k)))
+		for (int j = 0; j < t->nshared; j++) {
+			const struct shared_probe *o = &t->shared[j];
+
+			/* field by field: the struct has padding */
+			if (o->dev == k.dev && o->inode == k.inode && o->off == k.off && o->tracker == k.tracker)
 				plan->probes[i].attached = plan->probes[i].shared = true;
+		}
 	}
 }
 
@@ -636,6 +640,8 @@ int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan)
 	}
 	if (plan->missing[0])
 		util__log(1, "pid %d: no definition of %s; those calls are not tracked\n", pid, plan->missing);
+	/* the ELF files were for planning; with many targets they add up */
+	plan__release_files(plan);
 	tg->plan = *plan;
 	memset(plan, 0, sizeof(*plan));
 	t->nprobes += n;

@@ -82,3 +82,34 @@ def test_many_pids_share_probes():
     finally:
         for t in targets:
             t.kill()
+
+
+def test_200_targets():
+    """200 targets at once with -p: one probe per function for all (a tgid
+    map), RLIMIT_NOFILE raised for their open files, every leak exact."""
+    targets = []
+    try:
+        for _ in range(200):
+            targets.append(Target("exiter"))
+        with Tracer(["-p", ",".join(str(t.pid) for t in targets), "--format", "json",
+                     "-T", "0", "--track", "mem", 120]) as lt:
+            lt.wait_ready(timeout=120)
+            for t in targets:
+                os.kill(t.pid, signal.SIGUSR1)
+            for t in targets:
+                t.wait_exit(timeout=60)
+            # detaching probes shared by every process takes a while
+            lt.wait(240)
+            final = lt.final_report()
+        seen = {}
+        for s in mem_sites(final):
+            fr = first_exe_frame(s, "exiter")
+            if fr and fr.get("func") == "leak_before_exit":
+                b, a = seen.get(s["pid"], (0, 0))
+                seen[s["pid"]] = (b + s["bytes"], a + s["allocs"])
+        check_eq(len(final["targets"]), 200, "targets in the report")
+        missing = [t.pid for t in targets if seen.get(t.pid) != (17284, 4)]
+        check_eq(missing, [], "targets without exactly 4 x 4321 B at leak_before_exit")
+    finally:
+        for t in targets:
+            t.kill()
