@@ -74,6 +74,8 @@ def test_many_pids_share_probes():
             final = lt.final_report()
             err = "\n".join(lt.stderr_lines())
         check("filtered by a tgid map" in err, "-v says probes are shared with a tgid map:\n" + err)
+        check_eq(sum(1 for l in err.splitlines() if l.startswith("leaktrace: probe malloc ")), 1,
+                 "malloc probed once for all six pids")
         check_eq(sorted({s["pid"] for s in mem_sites(final)}), sorted(t.pid for t in targets),
                  "pids with sites")
         for t in targets:
