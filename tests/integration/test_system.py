@@ -130,3 +130,24 @@ def test_pids_traces_only_those():
     for t in (a, b):
         r = Run({"memory": {"sites": sites_for(final, t.pid)}}, t.pid, "leaker")
         check_leaker(r, leaker_expect("leaker"))
+
+
+def test_exclude_comm():
+    """-a --exclude-comm leaker: a leaker is left out, a continuous is traced."""
+    with Tracer(["-a", "--exclude-comm", "leaker,other", "--format", "json", "-T", "0",
+                 "--top-procs", "0", "--track", "mem", 60]) as lt:
+        lt.wait_ready()
+        with Target("leaker") as a, Target("continuous") as b:
+            time.sleep(1.5)	# the excluded map is refreshed every second
+            a.release(expect="DONE")
+            b.release(expect="DONE")
+            time.sleep(0.5)
+            lt.stop(signal.SIGINT)
+            final = lt.final_report()
+    # its READY line's stdio buffer came before the exclusion took effect
+    late = [s for s in sites_for(final, a.pid) if first_exe_frame(s, "leaker")]
+    check_eq(late, [], "sites of the excluded leaker after it was excluded")
+    drips = [s for s in sites_for(final, b.pid)
+             if (first_exe_frame(s, "continuous") or {}).get("func") == "drip"]
+    check(drips and all(s["bytes"] == 100 * s["allocs"] for s in drips),
+          f"drip() sites of the process that is not excluded: {drips}")
