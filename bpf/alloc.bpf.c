@@ -337,6 +337,28 @@ int BPF_KRETPROBE(lt_alloc_return)
 }
 
 /*
+ * tgid -> bpf_ktime_get_ns() of its last successful exec. The old image's
+ * blocks went with it and no free will ever come for them: user space
+ * drops that process's records from before this time.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 4096);
+} execs SEC(".maps");
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(lt_mem_exec, struct task_struct *p)
+{
+	__u32 tgid = p->tgid;
+	__u64 now = bpf_ktime_get_ns();
+
+	bpf_map_update_elem(&execs, &tgid, &now, BPF_ANY);
+	return 0;
+}
+
+/*
  * --follow: a traced process's fork is traced too, from its first
  * instruction (fires in the parent, before the child runs). Blocks the
  * child inherited stay the parent's: they are keyed by the parent's tgid.

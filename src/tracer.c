@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@ struct target {
 	int timer_mismatch;	/* tracked timerfds /proc disagreed with at the last check */
 	bool gc_done;		/* -a: its records are deleted */
 	uint64_t xol_start, xol_end;	/* its [uprobes] mapping (uretprobe trampoline), 0 if none */
+	uint64_t exec_ns;	/* its last exec whose old records are dropped */
 };
 
 struct magg {
@@ -74,7 +76,7 @@ struct tracer {
 	bool multi;		/* uprobe_multi links */
 	struct bpf_link *tp_links[32];	/* tracepoints of the thread and timer trackers */
 	int ntp_links;
-	bool thread_tps, timer_tps, follow_tp;
+	bool thread_tps, timer_tps, follow_tp, exec_tp;
 	struct trend_tab *ttrend;	/* thread sites */
 	uint64_t tseq;
 	struct trend_tab *mtrend;	/* timer sites */
@@ -624,6 +626,12 @@ int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan)
 		remember_shared(t, plan);
 	if (t->o->follow)
 		attach_follow(t);
+	if (!t->exec_tp) {
+		struct bpf_program *progs[] = { t->skel->progs.lt_mem_exec };
+
+		t->exec_tp = true;
+		attach_progs(t, progs, 1);
+	}
 	warn_new_retprobe(plan);
 	for (int i = 0; i < plan->nprobes; i++) {
 		const struct lt_probe *pr = &plan->probes[i];
@@ -1303,12 +1311,74 @@ out:
 	free(cand);
 }
 
+/* Delete the records of TGID's old image (made before EXEC_NS) from MAP. */
+static void drop_before(int fd, size_t key_size, size_t val_size, uint32_t tgid, uint64_t exec_ns,
+			size_t ts_off)
+{
+	char key[32], next[32], val[128];
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		uint32_t k_tgid;
+		uint64_t ts;
+
+		memcpy(&k_tgid, next, sizeof(k_tgid));
+		if (k_tgid == tgid && val_size <= sizeof(val) &&
+		    bpf_map_lookup_elem(fd, next, val) == 0) {
+			memcpy(&ts, val + ts_off, sizeof(ts));
+			if (ts < exec_ns) {
+				bpf_map_delete_elem(fd, next);
+				continue;	/* prev still valid */
+			}
+		}
+		memcpy(key, next, key_size);
+		prev = key;
+	}
+}
+
+/*
+ * A target exec'ed: its old image's blocks, sites and threads are gone
+ * with it (no free will come for them), and its symbols are a new image's.
+ */
+static void handle_execs(struct tracer *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.execs);
+
+	for (int i = 0; i < t->ntg; i++) {
+		struct target *tg = &t->tg[i];
+		__u32 k = tg->pid;
+		__u64 ns = 0;
+
+		if (tg->exited || bpf_map_lookup_elem(fd, &k, &ns) || ns <= tg->exec_ns)
+			continue;
+		if (!tg->exec_ns && tg->syms == NULL) {
+			/* -c: the command's own exec, before anything was symbolized */
+			tg->exec_ns = ns;
+			continue;
+		}
+		tg->exec_ns = ns;
+		drop_before(bpf_map__fd(t->skel->maps.allocs), sizeof(struct lt_alloc_key),
+			    sizeof(struct lt_alloc_val), k, ns, offsetof(struct lt_alloc_val, ts_ns));
+		drop_before(bpf_map__fd(t->skel->maps.sites), sizeof(struct lt_site_key),
+			    sizeof(struct lt_site_val), k, ns, offsetof(struct lt_site_val, first_ns));
+		drop_before(bpf_map__fd(t->skel->maps.threads), sizeof(struct lt_thread_key),
+			    sizeof(struct lt_thread), k, ns, offsetof(struct lt_thread, start_ns));
+		util__comm(tg->pid, tg->comm, sizeof(tg->comm));
+		/* a new image: symbols from scratch (the old modules may be gone) */
+		syms__free(tg->syms);
+		tg->syms = syms__new(tg->pid);
+		util__log(1, "pid %d exec'ed %s: its earlier blocks went with the old image\n",
+			  tg->pid, tg->comm);
+	}
+}
+
 int tracer__alive(struct tracer *t)
 {
 	int n = 0;
 
 	if (t->o->follow)
 		discover_children(t);
+	handle_execs(t);
 	if (t->o->all) {
 		discover_from_sites(t);
 		gc_dead_processes(t);

@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import (LEAKER_EXPECT, SCALE, SETTLE, TARGETS, Errors, Fail, Run, Skip, Target,
+from harness import (check_absent, LEAKER_EXPECT, SCALE, SETTLE, TARGETS, Errors, Fail, Run, Skip, Target,
                      Tracer, check, check_eq, check_leaker, check_site, describe_sites,
                      first_exe_frame, mem_sites, source_of, totals)
 
@@ -137,16 +137,12 @@ def _exec_case(args, exe_after, src_after):
     # the allocator (libc's malloc, same inode) is found again in the new image
     errs.run(check_site, final, exe_after, "after_exec", *AFTER, source=src_after,
              marker="after_exec", pid=t.pid, show=False)
-    # Blocks from before the exec went away with the old image, but leaktrace
-    # sees no free for them: they stay counted, at before_exec, symbolized
-    # from the old image's modules, which stay open. This pins that behavior
-    # (see README, Limits); dropping a tgid's blocks at exec would make it 0.
-    errs.run(check_site, final, "execer", "before_exec", *BEFORE, source=source_of("execer"),
-             marker="before_exec", pid=t.pid, show=False)
+    # Blocks from before the exec went away with the old image: leaktrace
+    # drops the process's records from before its exec (sched_process_exec)
+    errs.run(check_absent, final, "execer", "before_exec", t.pid)
     mem = final["memory"]
-    errs.run(check_eq, (mem.get("outstanding_allocs"), mem.get("outstanding_bytes")),
-             (BEFORE[0] + AFTER[0], BEFORE[1] + AFTER[1]),
-             "memory totals (before_exec + after_exec, nothing else)")
+    errs.run(check_eq, (mem.get("outstanding_allocs"), mem.get("outstanding_bytes")), AFTER,
+             "memory totals (after_exec only, nothing from the old image)")
     errs.run(check_eq, (final.get("drops") or {}).get("allocs_untracked"), 0,
              "drops.allocs_untracked")
     errs.raise_if_any(final)
