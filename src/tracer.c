@@ -1186,6 +1186,36 @@ static void gc_map(int fd, size_t key_size, const struct gc_ctx *g)
 	}
 }
 
+/*
+ * Append the stack every entry of map FD refers to: a u64 at OFF in the
+ * key (IN_KEY) or in the value.
+ */
+static void add_stack_refs(int fd, size_t key_size, size_t val_size, bool in_key, size_t off,
+			   uint64_t **refs, int *nrefs)
+{
+	char key[32], next[32], val[128];
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		const char *src = next;
+		uint64_t *n, stack;
+
+		memcpy(key, next, key_size);
+		prev = key;
+		if (!in_key) {
+			if (val_size > sizeof(val) || bpf_map_lookup_elem(fd, next, val))
+				continue;
+			src = val;
+		}
+		n = realloc(*refs, (*nrefs + 1) * sizeof(*n));
+		if (!n)
+			return;
+		memcpy(&stack, src + off, sizeof(stack));
+		*refs = n;
+		(*refs)[(*nrefs)++] = stack;
+	}
+}
+
 static int u64_cmp(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -1233,52 +1263,13 @@ static void gc_dead_processes(struct tracer *t)
 	}
 	free(g.tgids);
 
-	/* stack ids referenced by a site, a thread or a timer */
-	fd = bpf_map__fd(t->skel->maps.sites);
-	while (bpf_map_get_next_key(fd, prev, &snext) == 0) {
-		uint64_t *n = realloc(refs, (nrefs + 1) * sizeof(*n));
-
-		sk = snext;
-		prev = &sk;
-		if (!n)
-			goto out;
-		refs = n;
-		refs[nrefs++] = snext.stack;
-	}
-	{
-		struct lt_thread_key tk, tn;
-		struct lt_thread th;
-		int tfd = bpf_map__fd(t->skel->maps.threads);
-		void *tp = NULL;
-
-		while (bpf_map_get_next_key(tfd, tp, &tn) == 0) {
-			uint64_t *n;
-
-			tk = tn;
-			tp = &tk;
-			if (bpf_map_lookup_elem(tfd, &tn, &th) || !(n = realloc(refs, (nrefs + 1) * sizeof(*n))))
-				continue;
-			refs = n;
-			refs[nrefs++] = th.site.stack;
-		}
-	}
-	{
-		struct lt_timer_key mk, mn;
-		struct lt_timer tm;
-		int mfd = bpf_map__fd(t->skel->maps.timers);
-		void *mp = NULL;
-
-		while (bpf_map_get_next_key(mfd, mp, &mn) == 0) {
-			uint64_t *n;
-
-			mk = mn;
-			mp = &mk;
-			if (bpf_map_lookup_elem(mfd, &mn, &tm) || !(n = realloc(refs, (nrefs + 1) * sizeof(*n))))
-				continue;
-			refs = n;
-			refs[nrefs++] = tm.site.stack;
-		}
-	}
+	/* stacks referenced by a site, a thread or a timer */
+	add_stack_refs(bpf_map__fd(t->skel->maps.sites), sizeof(struct lt_site_key), 0, true,
+		       offsetof(struct lt_site_key, stack), &refs, &nrefs);
+	add_stack_refs(bpf_map__fd(t->skel->maps.threads), sizeof(struct lt_thread_key),
+		       sizeof(struct lt_thread), false, offsetof(struct lt_thread, site.stack), &refs, &nrefs);
+	add_stack_refs(bpf_map__fd(t->skel->maps.timers), sizeof(struct lt_timer_key),
+		       sizeof(struct lt_timer), false, offsetof(struct lt_timer, site.stack), &refs, &nrefs);
 	qsort(refs, nrefs, sizeof(*refs), u64_cmp);
 	qsort(t->gc_stacks, t->ngc_stacks, sizeof(*t->gc_stacks), u64_cmp);
 
@@ -1305,10 +1296,7 @@ static void gc_dead_processes(struct tracer *t)
 	free(t->gc_stacks);
 	t->gc_stacks = cand;
 	t->ngc_stacks = ncand;
-	cand = NULL;
-out:
 	free(refs);
-	free(cand);
 }
 
 /* Delete the records of TGID's old image (made before EXEC_NS) from MAP. */
