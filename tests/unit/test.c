@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 #include <errno.h>
+#include <stdarg.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include "test.h"
 
@@ -36,4 +38,46 @@ int test__main(int argc, char **argv, const struct test_case *tests, int n)
 	}
 	printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
 	return failed ? 1 : 0;
+}
+
+char *test__run_cmd(const char *fmt, ...)
+{
+	char cmd[4096], *out = NULL;
+	size_t len = 0, cap = 0;
+	va_list ap;
+	FILE *f;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	f = popen(cmd, "r");
+	if (!f)
+		return NULL;
+	for (;;) {
+		size_t n;
+
+		if (cap - len < 4096) {
+			char *nb = realloc(out, cap + 65536);
+
+			if (!nb) {
+				free(out);
+				pclose(f);
+				return NULL;
+			}
+			out = nb;
+			cap += 65536;
+		}
+		n = fread(out + len, 1, cap - len - 1, f);
+		if (!n)
+			break;
+		len += n;
+	}
+	out[len] = 0;
+	st = pclose(f);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		free(out);
+		return NULL;
+	}
+	return out;
 }

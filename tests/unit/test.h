@@ -70,6 +70,12 @@ struct test_case {
 
 void test__skip(const char *why);
 
+/*
+ * Run a shell command (printf-style); returns its stdout (malloc'ed,
+ * NUL-terminated), or NULL if it could not run or exited non-zero.
+ */
+char *test__run_cmd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Runs the table, prints one line per test and the closing line. Returns the exit status. */
 int test__main(int argc, char **argv, const struct test_case *tests, int n);
 

@@ -33,47 +33,6 @@
 /* helpers                                                                */
 
 /* Run a shell command, return its stdout (malloc'ed) or NULL if it failed. */
-static char *run_cmd(const char *fmt, ...)
-{
-	char cmd[4096], *out = NULL;
-	size_t len = 0, cap = 0;
-	va_list ap;
-	FILE *f;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	f = popen(cmd, "r");
-	if (!f)
-		return NULL;
-	for (;;) {
-		size_t n;
-
-		if (cap - len < 4096) {
-			char *nb = realloc(out, cap + 65536);
-
-			if (!nb) {
-				free(out);
-				pclose(f);
-				return NULL;
-			}
-			out = nb;
-			cap += 65536;
-		}
-		n = fread(out + len, 1, cap - len - 1, f);
-		if (!n)
-			break;
-		len += n;
-	}
-	out[len] = 0;
-	st = pclose(f);
-	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st)) {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
 
 struct lib_find {
 	const char *needle;
@@ -116,7 +75,7 @@ static void hex(const uint8_t *b, size_t n, char *out)
 /* "File Offset: 0x..." that objdump -F prints for the instruction at VADDR. */
 static bool objdump_file_off(const char *path, uint64_t vaddr, uint64_t *off)
 {
-	char *out = run_cmd("objdump -dF --start-address=0x%llx --stop-address=0x%llx '%s' 2>/dev/null",
+	char *out = test__run_cmd("objdump -dF --start-address=0x%llx --stop-address=0x%llx '%s' 2>/dev/null",
 			    (unsigned long long)vaddr, (unsigned long long)vaddr + 1, path);
 	char *p;
 
@@ -161,7 +120,7 @@ static bool make_tmpdir(char *dir, size_t len)
 
 static void rm_tmpdir(const char *dir)
 {
-	char *out = run_cmd("rm -rf '%s'", dir);
+	char *out = test__run_cmd("rm -rf '%s'", dir);
 
 	free(out);
 }
@@ -447,7 +406,7 @@ static void test_libc_vs_readelf(void)
 		test__skip("libc.so.6 not loaded");
 		return;
 	}
-	out = run_cmd("readelf -W --dyn-syms '%s'", lf.path);
+	out = test__run_cmd("readelf -W --dyn-syms '%s'", lf.path);
 	if (!out) {
 		test__skip("readelf failed");
 		return;
@@ -580,9 +539,9 @@ static void check_dynamic(const char *path)
 	ef = elf_file__open(path);
 	if (!ASSERT_OK_PTR(ef, path))
 		return;
-	d = run_cmd("readelf -d '%s'", path);
-	l = run_cmd("readelf -lW '%s'", path);
-	nt = run_cmd("readelf -n '%s'", path);
+	d = test__run_cmd("readelf -d '%s'", path);
+	l = test__run_cmd("readelf -lW '%s'", path);
+	nt = test__run_cmd("readelf -n '%s'", path);
 	if (!ASSERT_OK_PTR(d, "readelf -d") || !ASSERT_OK_PTR(l, "readelf -l") ||
 	    !ASSERT_OK_PTR(nt, "readelf -n"))
 		goto out;
@@ -669,7 +628,7 @@ static void test_nonpie_python(void)
 		return;
 	ASSERT_TRUE(elf_file__is_exec(ef), "python is ET_EXEC");
 	ASSERT_FALSE(elf_file__is_static(ef), "python not static");
-	nm = run_cmd("nm -D '%s'", PYTHON);
+	nm = test__run_cmd("nm -D '%s'", PYTHON);
 	if (ASSERT_OK_PTR(nm, "nm -D") &&
 	    ASSERT_EQ(elf_file__find_func(ef, "Py_BytesMain", &s, 1), 1, "Py_BytesMain")) {
 		uint64_t addr = 0;
@@ -716,7 +675,7 @@ static void test_vaddr_mapping_edges(void)
 	ASSERT_EQ(elf_file__read(ef, 0, buf, 0), 0, "read 0 bytes");
 
 	/* every PT_LOAD's first and last file byte, and the byte past filesz */
-	l = run_cmd("readelf -lW '%s'", lf.path);
+	l = test__run_cmd("readelf -lW '%s'", lf.path);
 	if (!ASSERT_OK_PTR(l, "readelf -l")) {
 		elf_file__free(ef);
 		return;
@@ -775,7 +734,7 @@ static void check_plt(const char *path, int min_stubs)
 	int checked = 0;
 	const char *name;
 
-	out = run_cmd("objdump -d -j .plt -j .plt.got -j .plt.sec '%s' 2>/dev/null", path);
+	out = test__run_cmd("objdump -d -j .plt -j .plt.got -j .plt.sec '%s' 2>/dev/null", path);
 	if (!ASSERT_OK_PTR(out, "objdump plt"))
 		return;
 	ef = elf_file__open(path);
@@ -829,7 +788,7 @@ static void test_built_binaries(void)
 
 	if (!ASSERT_TRUE(make_tmpdir(dir, sizeof(dir)), "mkdtemp"))
 		return;
-	out = run_cmd("cd '%s' && "
+	out = test__run_cmd("cd '%s' && "
 		      "printf '%%s\\n' 'int foo_v1(void){return 1;}' 'int foo_v2(void){return 2;}'"
 		      " 'int bar(void){return 3;}'"
 		      " '__asm__(\".symver foo_v1,foo@V1\");' '__asm__(\".symver foo_v2,foo@@V2\");' > v.c && "
@@ -862,7 +821,7 @@ static void test_built_binaries(void)
 
 		snprintf(path, sizeof(path), "%s/libltv.so", dir);
 		ef = elf_file__open(path);
-		nm = run_cmd("nm -D '%s'", path);
+		nm = test__run_cmd("nm -D '%s'", path);
 		if (ASSERT_OK_PTR(ef, "open libltv") && ASSERT_OK_PTR(nm, "nm libltv")) {
 			ASSERT_STREQ(elf_file__soname(ef), "libltv.so.1", "soname");
 			ASSERT_STREQ(elf_file__runpath(ef), "/opt/lt-runpath", "runpath");
@@ -973,7 +932,7 @@ static void test_built_binaries(void)
 
 			snprintf(path, sizeof(path), "%s/%s", dir, bins[i].file);
 			ef = elf_file__open(path);
-			nm = run_cmd("nm '%s'", path);
+			nm = test__run_cmd("nm '%s'", path);
 			if (!ASSERT_OK_PTR(ef, path) || !ASSERT_OK_PTR(nm, "nm")) {
 				free(nm);
 				elf_file__free(ef);
@@ -1097,7 +1056,7 @@ static void test_malformed_files(void)
 		return;
 	snprintf(src, sizeof(src), "%s/libfz.so", dir);
 	snprintf(dst, sizeof(dst), "%s/mut.so", dir);
-	out = run_cmd("cd '%s' && printf '%%s\\n' 'int foo_v1(void){return 1;}' 'int foo(void){return 2;}'"
+	out = test__run_cmd("cd '%s' && printf '%%s\\n' 'int foo_v1(void){return 1;}' 'int foo(void){return 2;}'"
 		      " 'int bar(int x){return x + 3;}' '__asm__(\".symver foo_v1,foo@V1\");' > v.c && "
 		      "printf '%%s\\n' 'V1 { global: bar; foo; local: *; };' 'V2 { global: foo; } V1;' > v.map && "
 		      "cc -shared -fPIC -O1 -Wl,--version-script=v.map -Wl,-soname,libfz.so -Wl,-rpath,/x "

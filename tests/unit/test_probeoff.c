@@ -25,47 +25,6 @@
 /* ---------------------------------------------------------------------- */
 /* helpers                                                                */
 
-static char *run_cmd(const char *fmt, ...)
-{
-	char cmd[4096], *out = NULL;
-	size_t len = 0, cap = 0;
-	va_list ap;
-	FILE *f;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	f = popen(cmd, "r");
-	if (!f)
-		return NULL;
-	for (;;) {
-		size_t n;
-
-		if (cap - len < 4096) {
-			char *nb = realloc(out, cap + 65536);
-
-			if (!nb) {
-				free(out);
-				pclose(f);
-				return NULL;
-			}
-			out = nb;
-			cap += 65536;
-		}
-		n = fread(out + len, 1, cap - len - 1, f);
-		if (!n)
-			break;
-		len += n;
-	}
-	out[len] = 0;
-	st = pclose(f);
-	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st)) {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
 
 /* Expected result: offsets in order with their emulated flag. */
 struct want {
@@ -160,7 +119,7 @@ static bool choose(const uint8_t *code, size_t len, struct probe_choice *pc, con
 static bool objdump_mnemonic(const char *path, uint64_t vaddr, char *mn, size_t mnlen, char *ops,
 			     size_t opslen)
 {
-	char *out = run_cmd("objdump -d --no-show-raw-insn --start-address=0x%llx "
+	char *out = test__run_cmd("objdump -d --no-show-raw-insn --start-address=0x%llx "
 			    "--stop-address=0x%llx '%s' 2>/dev/null",
 			    (unsigned long long)vaddr, (unsigned long long)vaddr + 16, path);
 	char key[32], *p;
@@ -598,7 +557,7 @@ static void test_all_libc_functions(void)
 	int funcs = 0, emulated = 0;
 
 	ef = elf_file__open(LIBC);
-	out = run_cmd("nm -D --defined-only '%s'", LIBC);
+	out = test__run_cmd("nm -D --defined-only '%s'", LIBC);
 	if (!ef || !out) {
 		test__skip("libc or nm not available");
 		goto out;
