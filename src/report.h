@@ -51,6 +51,7 @@ struct lt_thread_site {
 	int exited_unjoined;
 	int delta;		/* change of live + exited_unjoined since the last report */
 	double oldest_age_s;
+	uint64_t start_addr;	/* the start routine's address in the process */
 	char *start_routine;	/* symbolized; NULL if unknown */
 	uint64_t stack_bytes;	/* estimated stack reservation of these threads */
 	enum lt_trend trend;

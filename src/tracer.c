@@ -1534,7 +1534,7 @@ static int push_frame(struct lt_mem_site *site, int *cap, const struct sym_frame
 	return 0;
 }
 
-static void build_stack(struct tracer *t, struct target *tg, const struct lt_site_key *k,
+static void build_frames(struct tracer *t, struct target *tg, const struct lt_site_key *k,
 			struct lt_mem_site *site)
 {
 	uint64_t ips[LT_MAX_STACK_DEPTH] = {}, addrs[LT_MAX_STACK_DEPTH + 1];
@@ -1648,6 +1648,31 @@ static uint64_t started_ns(struct tracer *t, uint32_t tgid)
 	return ns;
 }
 
+/*
+ * The symbolized stack of site K, flagged truncated unless it ends where
+ * every stack ends: a frame-pointer walk that stopped early is never shown
+ * as whole.
+ */
+static void build_stack(struct tracer *t, struct target *tg, const struct lt_site_key *k,
+			struct lt_mem_site *site)
+{
+	build_frames(t, tg, k, site);
+	if (!ends_at_root(site))
+		site->truncated = true;
+}
+
+/* The same for a thread or timer site, which keeps only the frames. */
+static void site_stack(struct tracer *t, const struct lt_site_key *k, struct lt_frame **stack,
+		       int *nstack, bool *truncated)
+{
+	struct lt_mem_site ms = {};
+
+	build_stack(t, find_target(t, k->tgid), k, &ms);
+	*stack = ms.stack;
+	*nstack = ms.nstack;
+	*truncated = ms.truncated;
+}
+
 static double site_age(uint64_t oldest_ns, uint64_t now)
 {
 	return oldest_ns && now > oldest_ns ? (now - oldest_ns) / 1e9 : -1;
@@ -1696,34 +1721,26 @@ static void report_threads(struct tracer *t, struct lt_report *r, uint64_t now)
 			s->libc_internal = libc_internal(tg, a->key.caller);
 			r->threads_live += a->live;
 			r->threads_exited_unjoined += a->exited;
-			if (tg->syms && a->start_routine) {
-				struct sym_frame sf[4];
-				int nf = syms__resolve(tg->syms, a->start_routine, false, sf, 4);
-
-				if (nf > 0 && sf[nf - 1].func)
-					s->start_routine = strdup(sf[nf - 1].func);
-			}
+			s->start_addr = a->start_routine;
 		}
 	}
 	r->ntsites = r->ntsites_total = k;
 	report__sort_threads(r->tsites, k);
 	if (t->o->top && k > t->o->top)
 		r->ntsites = t->o->top;
+	/* symbolize only what is shown */
 	for (int i = 0; i < r->ntsites; i++) {
 		struct lt_thread_site *s = &r->tsites[i];
-		struct lt_mem_site ms = {};
+		struct target *tg = find_target(t, s->key.tgid);
+		struct sym_frame sf[4];
+		int nf;
 
-		build_stack(t, find_target(t, s->key.tgid), &s->key, &ms);
-		if (!ends_at_root(&ms))
-			ms.truncated = true;
-		s->stack = ms.stack;
-		s->nstack = ms.nstack;
-		s->truncated = ms.truncated;
-	}
-	/* top-N: free the start routines of the sites not shown */
-	for (int i = r->ntsites; i < k; i++) {
-		free(r->tsites[i].start_routine);
-		r->tsites[i].start_routine = NULL;
+		site_stack(t, &s->key, &s->stack, &s->nstack, &s->truncated);
+		if (!tg || !tg->syms || !s->start_addr)
+			continue;
+		nf = syms__resolve(tg->syms, s->start_addr, false, sf, 4);
+		if (nf > 0 && sf[nf - 1].func)
+			s->start_routine = strdup(sf[nf - 1].func);
 	}
 }
 
@@ -1831,14 +1848,8 @@ static void report_timers(struct tracer *t, struct lt_report *r, uint64_t now)
 		r->nmsites = t->o->top;
 	for (int i = 0; i < r->nmsites; i++) {
 		struct lt_timer_site *s = &r->msites[i];
-		struct lt_mem_site ms = {};
 
-		build_stack(t, find_target(t, s->key.tgid), &s->key, &ms);
-		if (!ends_at_root(&ms))
-			ms.truncated = true;
-		s->stack = ms.stack;
-		s->nstack = ms.nstack;
-		s->truncated = ms.truncated;
+		site_stack(t, &s->key, &s->stack, &s->nstack, &s->truncated);
 	}
 }
 
@@ -1936,12 +1947,8 @@ int tracer__report(struct tracer *t, struct lt_report *r, bool final)
 		top_processes(r, o);
 	else if (o->top && nsites > o->top)
 		r->nsites = o->top;
-	for (int i = 0; i < r->nsites; i++) {
+	for (int i = 0; i < r->nsites; i++)
 		build_stack(t, find_target(t, r->sites[i].key.tgid), &r->sites[i].key, &r->sites[i]);
-		/* a frame-pointer walk that stopped early: say so, never show it as whole */
-		if (!ends_at_root(&r->sites[i]))
-			r->sites[i].truncated = true;
-	}
 
 	if (t->o->track & LT_TRACK_THREADS)
 		report_threads(t, r, now);
