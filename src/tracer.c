@@ -1367,10 +1367,6 @@ int tracer__alive(struct tracer *t)
 	if (t->o->follow)
 		discover_children(t);
 	handle_execs(t);
-	if (t->o->all) {
-		discover_from_sites(t);
-		gc_dead_processes(t);
-	}
 	for (int i = 0; i < t->ntg; i++) {
 		if (t->tg[i].exited)
 			continue;
@@ -1384,6 +1380,14 @@ int tracer__alive(struct tracer *t)
 
 int tracer__sample(struct tracer *t)
 {
+	/*
+	 * -a: once a second, not at every liveness poll: both scan whole maps,
+	 * and the stack GC's two passes must be far apart (see there)
+	 */
+	if (t->o->all) {
+		discover_from_sites(t);
+		gc_dead_processes(t);
+	}
 	t->seq++;
 	for_each_site(t, sample_one, t);
 	trend_tab__end_round(t->trend, t->seq);
