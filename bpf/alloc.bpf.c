@@ -355,6 +355,8 @@ int BPF_PROG(lt_mem_exec, struct task_struct *p)
 	__u64 now = bpf_ktime_get_ns();
 
 	bpf_map_update_elem(&execs, &tgid, &now, BPF_ANY);
+	/* Its mappings are gone: frame pointers until user space loads the new ones. */
+	bpf_map_delete_elem(&uw_tgid, &tgid);
 	return 0;
 }
 
@@ -367,11 +369,16 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(lt_follow_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	__u32 *slot;
 	__u8 one = 1;
 
 	if (ctgid == ptgid || !bpf_map_lookup_elem(&targets, &ptgid))
 		return 0;
 	bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY);
+	/* The child maps what the parent maps: it unwinds with the parent's table. */
+	slot = bpf_map_lookup_elem(&uw_tgid, &ptgid);
+	if (slot)
+		bpf_map_update_elem(&uw_tgid, &ctgid, slot, BPF_ANY);
 	return 0;
 }
 

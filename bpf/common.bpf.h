@@ -8,6 +8,9 @@
 #ifndef EEXIST
 #define EEXIST 17
 #endif
+#ifndef ENOENT
+#define ENOENT 2
+#endif
 
 /*
  * Shared by every tracker file. bpftool gen object links the files; the
@@ -89,10 +92,277 @@ static __always_inline void drop(__u32 which)
 		(*c)++;
 }
 
-/* The user stack, stored once under a 64-bit hash of its frames. 0 and *err on failure. */
-static __always_inline __u64 take_stack(struct pt_regs *ctx, __s32 *err)
+/*
+ * DWARF unwinding. Sized by user space before load (1 entry each when
+ * --stacks fp). A tgid in uw_tgid is walked with the tables; any other
+ * with frame pointers by bpf_get_stack().
+ */
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lt_urow);
+	__uint(max_entries, 1);
+} uw_rows SEC(".maps");
+
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} uw_pages SEC(".maps");
+
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lt_umod);
+	__uint(max_entries, 1);
+} uw_mods SEC(".maps");
+
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lt_uproc);
+	__uint(max_entries, 1);
+} uw_procs SEC(".maps");
+
+/* tgid -> its slot in uw_procs */
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, LT_MAX_TARGETS);
+} uw_tgid SEC(".maps");
+
+/* tgids whose walk met code outside their table: user space re-reads their maps */
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(max_entries, LT_MAX_TARGETS);
+} uw_miss SEC(".maps");
+
+struct uw_state {
+	__u64 pc, sp, bp;
+	__u64 ra_at;		/* where pc was read from; 0 for the first frame */
+	__u32 slot;
+	__u32 n;		/* frames in stack_scratch */
+	__u32 exact;		/* pc is not a return address: look it up as is */
+	__u32 done;		/* reached the outermost frame */
+	__u32 fixes;		/* uretprobe trampolines replaced */
+	__u32 miss;		/* stopped at code outside the table */
+};
+
+/*
+ * A pending uretprobe put its trampoline where the return address was:
+ * the task's return instances remember the original, by stack slot.
+ */
+static __always_inline __u64 uw_orig_return(__u64 ra_at)
 {
-	__u32 zero = 0;
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct return_instance *ri = BPF_CORE_READ(task, utask, return_instances);
+
+	for (int i = 0; i < 8 && ri; i++) {
+		if (BPF_CORE_READ(ri, stack) == ra_at)
+			return BPF_CORE_READ(ri, orig_ret_vaddr);
+		ri = BPF_CORE_READ(ri, next);
+	}
+	return 0;
+}
+
+/* The row for LOOK in mapping M, or NULL: no table, frame pointers. */
+static __always_inline struct lt_urow *uw_row(struct lt_umap *m, __u64 look)
+{
+	struct lt_umod *mod;
+	__u32 mi = m->mod, lo, hi, idx;
+	__u32 *pg;
+	__u64 v;
+
+	if (mi == LT_UW_NO_MOD)
+		return NULL;
+	mod = bpf_map_lookup_elem(&uw_mods, &mi);
+	if (!mod)
+		return NULL;
+	v = look - m->bias;
+	if (v < mod->vaddr_lo)
+		return NULL;
+	v -= mod->vaddr_lo;
+	if ((v >> LT_UW_PAGE_SHIFT) >= mod->npages)
+		return NULL;
+	idx = mod->page_start + (__u32)(v >> LT_UW_PAGE_SHIFT);
+	pg = bpf_map_lookup_elem(&uw_pages, &idx);
+	if (!pg)
+		return NULL;
+	lo = *pg;
+	idx++;
+	pg = bpf_map_lookup_elem(&uw_pages, &idx);
+	if (!pg)
+		return NULL;
+	hi = *pg;
+	/* the last row in [lo, hi] with pc <= v */
+	for (int i = 0; i < LT_UW_ROW_SEARCH; i++) {
+		struct lt_urow *r;
+		__u32 mid;
+
+		if (lo >= hi)
+			break;
+		mid = lo + (hi - lo + 1) / 2;
+		r = bpf_map_lookup_elem(&uw_rows, &mid);
+		if (!r)
+			return NULL;
+		if (r->pc <= v)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return bpf_map_lookup_elem(&uw_rows, &lo);
+}
+
+/* One frame: record pc, then step to the caller. 0 goes on, 1 stops. */
+static long uw_step(__u32 i, void *arg)
+{
+	struct uw_state *s = arg;
+	__u32 zero = 0, n = s->n, lo = 0, hi;
+	__u64 pc = s->pc, look, cfa, ra = 0, bp = s->bp;
+	struct lt_uproc *proc;
+	struct lt_umap *m;
+	struct lt_urow *row;
+	__u64 *buf;
+	__u8 kind;
+
+	if (!pc || n >= LT_MAX_STACK_DEPTH - 1)	/* one slot stays for LT_STACK_COMPLETE */
+		return 1;
+	buf = bpf_map_lookup_elem(&stack_scratch, &zero);
+	proc = bpf_map_lookup_elem(&uw_procs, &s->slot);
+	if (!buf || !proc)
+		return 1;
+	buf[n] = pc;
+	s->n = n + 1;
+	look = s->exact ? pc : pc - 1;
+
+	/* the mapping: the last one starting at or below look */
+	hi = proc->n;
+	if (hi > LT_UW_MAPS)
+		hi = LT_UW_MAPS;
+	for (int k = 0; k <= LT_UW_MAPS_BITS; k++) {
+		__u32 mid;
+
+		if (lo >= hi)
+			break;
+		mid = (lo + hi) / 2;
+		if (proc->m[mid & (LT_UW_MAPS - 1)].start <= look)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	m = lo ? &proc->m[(lo - 1) & (LT_UW_MAPS - 1)] : NULL;
+	if (!m || look >= m->end) {
+		/* Not code we know: a uretprobe trampoline stands for the real return address. */
+		__u64 real = s->ra_at && s->fixes < 4 ? uw_orig_return(s->ra_at) : 0;
+
+		if (!real) {
+			s->miss = 1;
+			return 1;
+		}
+		s->pc = real;
+		s->n = n;	/* record the real address instead */
+		s->fixes++;
+		return 0;
+	}
+	row = uw_row(m, look);
+	kind = row ? row->cfa : LT_UW_NONE;
+	switch (kind) {
+	case LT_UW_RSP:
+		cfa = s->sp + row->cfa_off;
+		break;
+	case LT_UW_RBP:
+		if (!bp)
+			return 1;
+		cfa = bp + row->cfa_off;
+		break;
+	case LT_UW_PLT:
+		cfa = s->sp + row->cfa_off + ((pc & 15) >= (__u64)row->rbp_off ? 8 : 0);
+		break;
+	case LT_UW_SIGNAL: {
+		/* __restore_rt: rsp is at the ucontext; take the interrupted registers. */
+		__u64 sp = s->sp, regs[3];
+
+		if (bpf_probe_read_user(&regs[0], 8, (void *)(sp + 168)) ||	/* rip */
+		    bpf_probe_read_user(&regs[1], 8, (void *)(sp + 160)) ||	/* rsp */
+		    bpf_probe_read_user(&regs[2], 8, (void *)(sp + 120)))	/* rbp */
+			return 1;
+		s->pc = regs[0];
+		s->sp = regs[1];
+		s->bp = regs[2];
+		s->ra_at = 0;
+		s->exact = 1;
+		return 0;
+	}
+	case LT_UW_END:
+		s->done = 1;
+		return 1;
+	case LT_UW_NONE:
+		/* No CFI here: walk the frame pointer. */
+		if (!bp)
+			return 1;
+		cfa = bp + 16;
+		break;
+	default:
+		return 1;
+	}
+	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8)))
+		return 1;
+	if (kind == LT_UW_NONE) {
+		if (bpf_probe_read_user(&bp, sizeof(bp), (void *)(cfa - 16)))
+			return 1;
+	} else if (row->rbp == LT_UW_RBP_SAVED) {
+		if (bpf_probe_read_user(&bp, sizeof(bp), (void *)(cfa + row->rbp_off)))
+			return 1;
+	} else if (row->rbp == LT_UW_RBP_LOST) {
+		bp = 0;
+	}
+	if (cfa <= s->sp && kind != LT_UW_PLT)
+		return 1;	/* the stack grows down: a caller's frame is always above */
+	s->pc = ra;
+	s->sp = cfa;
+	s->bp = bp;
+	s->ra_at = cfa - 8;
+	s->exact = 0;
+	return 0;
+}
+
+/* Walk the stack with the unwind tables into BUF. Bytes written, like bpf_get_stack(). */
+static __always_inline long uw_walk(struct pt_regs *ctx, __u32 slot, __u64 *buf)
+{
+	struct uw_state s = {
+		.pc = PT_REGS_IP(ctx),
+		.sp = PT_REGS_SP(ctx),
+		.bp = ctx->bp,
+		.slot = slot,
+		.exact = 1,
+	};
+	__u32 n;
+
+	bpf_loop(LT_MAX_STACK_DEPTH + 4, uw_step, &s, 0);
+	n = s.n;
+	if (s.miss) {
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		__u8 one = 1;
+
+		bpf_map_update_elem(&uw_miss, &tgid, &one, BPF_ANY);
+		if (n <= 1)
+			return -ENOENT;	/* not even the allocator is known yet: frame pointers */
+	}
+	if (s.done && n < LT_MAX_STACK_DEPTH)
+		buf[n++] = LT_STACK_COMPLETE;
+	if (n < LT_MAX_STACK_DEPTH)
+		buf[n] = 0;	/* the frames end here; what follows is never read */
+	return n * sizeof(__u64);
+}
+
+/* The user stack, stored once under a 64-bit hash of its frames. 0 and *err on failure. */
+static __always_inline __u64 take_stack(struct pt_regs *ctx, __u32 tgid, __s32 *err)
+{
+	__u32 zero = 0, *slot;
 	__u64 *buf = bpf_map_lookup_elem(&stack_scratch, &zero);
 	__u64 h = 0xcbf29ce484222325ULL;
 	long n;
@@ -102,8 +372,10 @@ static __always_inline __u64 take_stack(struct pt_regs *ctx, __s32 *err)
 		*err = -2;
 		return 0;
 	}
-	/* the rest of buf is zeroed by the helper */
-	n = bpf_get_stack(ctx, buf, LT_MAX_STACK_DEPTH * sizeof(__u64), BPF_F_USER_STACK);
+	slot = bpf_map_lookup_elem(&uw_tgid, &tgid);
+	n = slot ? uw_walk(ctx, *slot, buf) : -ENOENT;
+	if (n == -ENOENT)	/* the rest of buf is zeroed by the helper */
+		n = bpf_get_stack(ctx, buf, LT_MAX_STACK_DEPTH * sizeof(__u64), BPF_F_USER_STACK);
 	if (n <= 0) {
 		*err = n ? n : -61;	/* ENODATA */
 		drop(LT_DROP_STACK_ERRORS);
@@ -132,7 +404,7 @@ static __always_inline void take_site(struct pt_regs *ctx, __u32 tgid, struct lt
 
 	bpf_probe_read_user(&caller, sizeof(caller), (void *)PT_REGS_SP(ctx));
 	sk->tgid = tgid;
-	sk->stack = take_stack(ctx, &sk->stack_err);
+	sk->stack = take_stack(ctx, tgid, &sk->stack_err);
 	sk->caller = caller;
 }
 

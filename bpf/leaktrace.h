@@ -202,6 +202,70 @@ struct lt_tmcreate {
 };
 _Static_assert(sizeof(struct lt_tmcreate) == 48, "lt_tmcreate layout");
 
+/*
+ * DWARF unwinding (--stacks dwarf|auto). User space turns each module's
+ * .eh_frame into rows sorted by pc; BPF walks the stack with them.
+ */
+#define LT_UW_MAPS		64	/* executable mappings per process (a power of 2) */
+#define LT_UW_MAPS_BITS		6
+#define LT_UW_PAGE_SHIFT	12	/* the page index: one entry per 4 KiB of text */
+#define LT_UW_ROW_SEARCH	13	/* binary-search steps within a page: 8192 rows */
+#define LT_UW_NO_MOD		0xffffffffu	/* a mapping without a table: frame pointers */
+#define LT_STACK_COMPLETE	((__u64)-1)	/* last "frame" of a walk that reached the outermost frame */
+
+/* How a row finds the CFA (canonical frame address = rsp before the call). */
+enum lt_uw_cfa {
+	LT_UW_NONE = 0,		/* no CFI covers this pc: frame-pointer step */
+	LT_UW_RSP,		/* CFA = rsp + cfa_off */
+	LT_UW_RBP,		/* CFA = rbp + cfa_off */
+	LT_UW_PLT,		/* .plt: CFA = rsp + cfa_off + ((pc & 15) >= rbp_off ? 8 : 0) */
+	LT_UW_SIGNAL,		/* __restore_rt: registers in the ucontext at rsp */
+	LT_UW_END,		/* return address undefined: the outermost frame */
+	LT_UW_BAD,		/* a rule the unwinder cannot follow: the walk stops, truncated */
+};
+
+/* Where the caller's rbp is. */
+enum lt_uw_rbp {
+	LT_UW_RBP_SAME = 0,	/* unchanged */
+	LT_UW_RBP_SAVED,	/* at CFA + rbp_off */
+	LT_UW_RBP_LOST,		/* not recoverable */
+};
+
+struct lt_urow {
+	__u32 pc;		/* vaddr - module vaddr_lo: the row holds from here to the next row */
+	__s32 cfa_off;
+	__s16 rbp_off;
+	__u8 cfa;		/* enum lt_uw_cfa */
+	__u8 rbp;		/* enum lt_uw_rbp */
+};
+_Static_assert(sizeof(struct lt_urow) == 12, "lt_urow layout");
+
+/* One module's slice of the row and page arrays. */
+struct lt_umod {
+	__u64 vaddr_lo;		/* page-aligned ELF vaddr the rows and pages count from */
+	__u32 row_start;	/* absolute index of its first row */
+	__u32 nrows;
+	__u32 page_start;	/* absolute index of its page 0; npages + 1 entries */
+	__u32 npages;
+};
+_Static_assert(sizeof(struct lt_umod) == 24, "lt_umod layout");
+
+/* One executable mapping of a process. */
+struct lt_umap {
+	__u64 start, end;	/* [start, end) */
+	__u64 bias;		/* address - ELF vaddr */
+	__u32 mod;		/* index into uw_mods, or LT_UW_NO_MOD */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct lt_umap) == 32, "lt_umap layout");
+
+/* A process's executable mappings, sorted by start. */
+struct lt_uproc {
+	__u32 n;
+	__u32 pad;
+	struct lt_umap m[LT_UW_MAPS];
+};
+
 /* bpf_cookie layout: low 8 bits func, bit 8 "this is a return probe". */
 #define LT_COOKIE_RET		(1u << 8)
 #define LT_COOKIE_HAS_RET	(1u << 9)	/* the entry has a matching return probe */

@@ -53,6 +53,7 @@ enum {
 	OPT_TOP_PROCS,
 	OPT_EXCLUDE_COMM,
 	OPT_FORCE,
+	OPT_STACKS,
 };
 
 static const struct argp_option options[] = {
@@ -68,6 +69,7 @@ static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "What to track:", 2 },
 	{ "track", OPT_TRACK, "LIST", 0, "Trackers to run: mem, threads, timers (default: all available)", 2 },
 	{ "hooks", OPT_HOOKS, "HOW", 0, "How timerfd closes are seen: auto (default: the best the kernel has), fentry, kprobe or tracepoint", 2 },
+	{ "stacks", OPT_STACKS, "HOW", 0, "How stacks are walked: auto (default: .eh_frame tables for a program built without frame pointers), fp (frame pointers) or dwarf (.eh_frame tables for every process); -p and -c only", 2 },
 	{ "allocator", OPT_ALLOCATOR, "PATH", 0, "Probe the allocator functions in this file instead of discovering them", 2 },
 	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0, "Outstanding allocations tracked at most (default 1000000); more are counted as untracked", 2 },
 	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Distinct stacks kept at most (default 32768)", 2 },
@@ -333,6 +335,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		else
 			err = bad_value("--hooks", arg, "expected auto, fentry, kprobe or tracepoint");
 		break;
+	case OPT_STACKS:
+		if (strcmp(arg, "auto") == 0)
+			o->stacks = LT_STACKS_AUTO;
+		else if (strcmp(arg, "fp") == 0)
+			o->stacks = LT_STACKS_FP;
+		else if (strcmp(arg, "dwarf") == 0)
+			o->stacks = LT_STACKS_DWARF;
+		else
+			err = bad_value("--stacks", arg, "expected auto, fp or dwarf");
+		break;
 	case OPT_FAIL_ON_LEAK:
 		o->fail_on_leak = true;
 		break;
@@ -467,6 +479,8 @@ int cli__parse(int argc, char **argv, struct lt_opts *o)
 		return usage_error("no target: give -p PID, -c 'CMD' or -a");
 	if (targets > 1)
 		return usage_error("-p, -c and -a exclude each other");
+	if (o->all && o->stacks == LT_STACKS_DWARF)
+		return usage_error("--stacks dwarf needs -p or -c: with -a stacks are walked with frame pointers");
 	if ((o->exclude_comm || o->force) && !o->all)
 		return usage_error("--exclude-comm and --force go with -a");
 	if (o->all && o->follow)

@@ -27,6 +27,9 @@ enum lt_sort { LT_SORT_SIZE, LT_SORT_GROWTH, LT_SORT_AGE };
 
 enum lt_hooks { LT_HOOKS_AUTO, LT_HOOKS_FENTRY, LT_HOOKS_KPROBE, LT_HOOKS_TRACEPOINT };
 
+/* How creation stacks are walked. */
+enum lt_stacks { LT_STACKS_AUTO, LT_STACKS_FP, LT_STACKS_DWARF };
+
 enum lt_track {
 	LT_TRACK_MEM = 1 << 0,
 	LT_TRACK_THREADS = 1 << 1,
@@ -60,6 +63,7 @@ struct lt_opts {
 	int top_procs;		/* -a: processes in a report */
 	char *exclude_comm;	/* -a: comma-separated comm names to leave out */
 	enum lt_hooks hooks;	/* how timerfd closes are seen */
+	enum lt_stacks stacks;	/* --stacks */
 	int verbose;
 };
 

@@ -21,6 +21,7 @@
 #include "trend.h"
 #include "umulti.h"
 #include "util.h"
+#include "uwload.h"
 
 struct target {
 	int pid;
@@ -93,6 +94,7 @@ struct tracer {
 	int ngc_stacks;
 	int64_t scan_count;	/* allocations seen by the last scan */
 	uint64_t timer_mismatch;	/* tracked timerfds that /proc disagrees with */
+	struct uwload *uw;	/* --stacks auto|dwarf: the unwind tables */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -136,6 +138,7 @@ static int load_skel(struct tracer *t, enum lt_release_hook hook)
 	}
 	bpf_map__set_max_entries(t->skel->maps.allocs, o->max_allocs);
 	bpf_map__set_max_entries(t->skel->maps.stacks, o->max_stacks);
+	uwload__size_maps(t->skel, o->all ? LT_STACKS_FP : o->stacks);
 	err = leaktrace_bpf__load(t->skel);
 	if (err) {
 		leaktrace_bpf__destroy(t->skel);
@@ -250,6 +253,13 @@ struct tracer *tracer__new(const struct lt_opts *o)
 	}
 	if (o->track & LT_TRACK_TIMERS)
 		util__log(1, "timerfd closes: %s\n", hook_name(t->hook));
+	if (!o->all && o->stacks != LT_STACKS_FP) {
+		t->uw = uwload__new(t->skel, o->stacks);
+		if (!t->uw) {
+			err = -ENOMEM;
+			goto out_free;
+		}
+	}
 	return t;
 
 out_free:
@@ -610,6 +620,9 @@ int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan)
 
 	if (!tg)
 		return -ENOMEM;
+	/* Tables before probes, so that the first stacks are walked with them (-c: after the exec). */
+	if (!t->o->command)
+		uwload__sync(t->uw, pid);
 	if (t->filter && !t->o->all) {
 		n = add_tgid(t, pid);
 		if (n)
@@ -740,6 +753,7 @@ int tracer__watch(struct tracer *t, int pid)
 	if (!tg)
 		return -ENOMEM;
 	find_xol(tg);
+	uwload__sync(t->uw, pid);
 	util__comm(pid, tg->comm, sizeof(tg->comm));
 	if (!tg->threads_scanned && (t->o->track & LT_TRACK_THREADS))
 		scan_preexisting(t, tg);
@@ -785,6 +799,7 @@ void tracer__target_exited(struct tracer *t, int pid)
 
 	if (tg)
 		tg->exited = true;
+	uwload__forget(t->uw, pid);
 }
 
 static int key_cmp(const void *pa, const void *pb)
@@ -1355,6 +1370,7 @@ static void handle_execs(struct tracer *t)
 		/* a new image: symbols from scratch (the old modules may be gone) */
 		syms__free(tg->syms);
 		tg->syms = syms__new(tg->pid);
+		uwload__sync(t->uw, tg->pid);
 		util__log(1, "pid %d exec'ed %s: its earlier blocks went with the old image\n",
 			  tg->pid, tg->comm);
 	}
@@ -1367,13 +1383,16 @@ int tracer__alive(struct tracer *t)
 	if (t->o->follow)
 		discover_children(t);
 	handle_execs(t);
+	uwload__sync_missed(t->uw);
 	for (int i = 0; i < t->ntg; i++) {
 		if (t->tg[i].exited)
 			continue;
-		if (util__pid_alive(t->tg[i].pid))
+		if (util__pid_alive(t->tg[i].pid)) {
 			n++;
-		else
+		} else {
 			t->tg[i].exited = true;
+			uwload__forget(t->uw, t->tg[i].pid);
+		}
 	}
 	return n;
 }
@@ -1538,9 +1557,11 @@ static int push_frame(struct lt_mem_site *site, int *cap, const struct sym_frame
 	return 0;
 }
 
-static void build_frames(struct tracer *t, struct target *tg, const struct lt_site_key *k,
-			struct lt_mem_site *site)
+/* Returns true when the walk itself knows the stack is whole. */
+static bool build_frames(struct tracer *t, struct target *tg, const struct lt_site_key *k,
+			 struct lt_mem_site *site)
 {
+	bool complete = false;
 	uint64_t ips[LT_MAX_STACK_DEPTH] = {}, addrs[LT_MAX_STACK_DEPTH + 1];
 	struct sym_frame sf[8];
 	int n = 0, na = 0, cap = 0, first = 0;
@@ -1553,6 +1574,12 @@ static void build_frames(struct tracer *t, struct target *tg, const struct lt_si
 			n++;
 	}
 	site->truncated = !k->stack || n == 0 || n == LT_MAX_STACK_DEPTH;
+	/* A table walk that reached the outermost frame says so with a last marker. */
+	if (n > 0 && ips[n - 1] == LT_STACK_COMPLETE) {
+		n--;
+		complete = true;
+		site->truncated = false;
+	}
 
 	/* ips[0] is the probe inside the allocator; [rsp] is the caller the kernel may omit. */
 	if (k->caller)
@@ -1568,7 +1595,7 @@ static void build_frames(struct tracer *t, struct target *tg, const struct lt_si
 
 			push_frame(site, &cap, &f);
 		}
-		return;
+		return complete;
 	}
 	exe = syms__exe(tg->syms);
 	if (n > 0)
@@ -1619,11 +1646,13 @@ static void build_frames(struct tracer *t, struct target *tg, const struct lt_si
 
 				push_frame(site, &cap, &f);
 			}
+			complete = false;
 			break;
 		}
 		for (int j = 0; j < nf; j++)
 			push_frame(site, &cap, &sf[j]);
 	}
+	return complete;
 }
 
 /* Does a stack end where every stack ends (process or thread entry)? */
@@ -1660,8 +1689,7 @@ static uint64_t started_ns(struct tracer *t, uint32_t tgid)
 static void build_stack(struct tracer *t, struct target *tg, const struct lt_site_key *k,
 			struct lt_mem_site *site)
 {
-	build_frames(t, tg, k, site);
-	if (!ends_at_root(site))
+	if (!build_frames(t, tg, k, site) && !ends_at_root(site))
 		site->truncated = true;
 }
 
@@ -2056,6 +2084,7 @@ void tracer__free(struct tracer *t)
 		free(t->tg[i].msites);
 	}
 	free(t->tg);
+	uwload__free(t->uw);
 	leaktrace_bpf__destroy(t->skel);
 	trend_tab__free(t->trend);
 	trend_tab__free(t->ttrend);

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Loads unwind tables into the BPF maps and tells BPF which processes are
+ * walked with them. A module's table is built once (keyed by dev/inode)
+ * and shared by every process that maps it; each process gets a slot with
+ * its executable mappings.
+ */
+#ifndef LT_UWLOAD_H
+#define LT_UWLOAD_H
+
+#include "opts.h"
+
+struct leaktrace_bpf;
+struct uwload;
+
+/* Size the unwinder's maps for MODE; call between open and load. */
+void uwload__size_maps(struct leaktrace_bpf *skel, enum lt_stacks mode);
+/* NULL when MODE is fp (nothing to do), or on ENOMEM. */
+struct uwload *uwload__new(struct leaktrace_bpf *skel, enum lt_stacks mode);
+/*
+ * Bring PID's mapping table up to date: load the tables of modules mapped
+ * since, and decide (auto) whether PID is walked with them. 0, or -errno.
+ */
+int uwload__sync(struct uwload *u, int pid);
+/* Processes whose walk met code outside their table: sync them. */
+void uwload__sync_missed(struct uwload *u);
+/* PID is gone: free its slot. */
+void uwload__forget(struct uwload *u, int pid);
+/* Is PID walked with tables? */
+bool uwload__uses_tables(struct uwload *u, int pid);
+void uwload__free(struct uwload *u);	/* NULL is a no-op */
+
+#endif
