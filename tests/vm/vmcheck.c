@@ -27,6 +27,11 @@
  *       first frames (stack[0], stack[1], ...), and at least one site does.
  *       Frames after a '/' may be missing only from a site flagged
  *       truncated whose stack ends before them.
+ *   vmcheck whole REPORT KIND EXE FUNC[,FUNC...]
+ *       KIND is memory, threads or timers. Every site of KIND whose first
+ *       frame in EXE is the first FUNC is not flagged truncated and has the
+ *       other FUNCs among its later frames, in this order (other frames may
+ *       come between them), and at least one site does.
  *   vmcheck absent REPORT KIND EXE FUNC
  *       No site of KIND has FUNC as its first frame in EXE.
  *   vmcheck frames REPORT MAPS
@@ -784,6 +789,54 @@ static int cmd_stack(char **av)
 	return 0;
 }
 
+static int cmd_whole(char **av)
+{
+	struct jval *rep = final_report(av[0]), *ss;
+	const char *kind = av[1], *exe = av[2];
+	char list[1024], *want[64], *t;
+	int nwant = 0, nsites = 0;
+
+	if (!rep)
+		return 1;
+	if (!(ss = tracker_sites(rep, kind)))
+		return fail("report has no %s.sites list", kind);
+	snprintf(list, sizeof(list), "%s", av[3]);
+	for (t = strtok(list, ","); t && nwant < 64; t = strtok(NULL, ","))
+		want[nwant++] = t;
+	if (!nwant)
+		return fail("vmcheck whole: no FUNC");
+	for (int i = 0; i < ss->n; i++) {
+		struct jval *s = ss->kids[i], *st = jget(s, "stack");
+		bool trunc = jget(s, "truncated") && jget(s, "truncated")->b;
+		int idx = -1, j, k;
+
+		if (!first_exe_frame(s, exe, &idx) || strcmp(creator(s, exe), want[0]))
+			continue;
+		nsites++;
+		printf("%s site %d%s:\n", kind, nsites, trunc ? " (truncated)" : "");
+		for (j = 0; j < st->n && j < 12; j++)
+			print_frame("    ", st->kids[j]);
+		if (trunc)
+			return fail("%s site of %s: flagged truncated (%d frames)", kind, want[0], st->n);
+		for (j = idx + 1, k = 1; j < st->n && k < nwant; j++)
+			if (!strcmp(jstr(st->kids[j], "func"), want[k]))
+				k++;
+		if (k < nwant)
+			return fail("%s site of %s: no %s after stack[%d] (%d frames)", kind, want[0],
+				    want[k], idx, st->n);
+	}
+	if (!nsites) {
+		fail("no %s site whose first frame in %s is %s", kind, exe, want[0]);
+		if (!strcmp(kind, "memory"))
+			print_sites(rep, 6);
+		else
+			print_tsites(rep, kind, exe);
+		return 1;
+	}
+	printf("%s: %d %s site(s), none truncated, each through %s\n", want[0], nsites, kind, av[3]);
+	return 0;
+}
+
 static int cmd_absent(char **av)
 {
 	struct jval *rep = final_report(av[0]), *ss;
@@ -1014,6 +1067,7 @@ int main(int argc, char **argv)
 		{ "threads", 5, NULL, cmd_threads },
 		{ "timers", 5, NULL, cmd_timers },
 		{ "stack", 4, cmd_stack, NULL },
+		{ "whole", 4, cmd_whole, NULL },
 		{ "absent", 4, cmd_absent, NULL },
 		{ "frames", 2, cmd_frames, NULL },
 		{ "snap", 2, cmd_snap, NULL },
@@ -1028,7 +1082,7 @@ int main(int argc, char **argv)
 					    cmds[i].fnv ? "at least " : "", cmds[i].nargs);
 			return cmds[i].fnv ? cmds[i].fnv(argv + 2, argc - 2) : cmds[i].fn(argv + 2);
 		}
-	fprintf(stderr, "usage: vmcheck site|top|sites|threads|timers|stack|absent|frames|snap|probes"
+	fprintf(stderr, "usage: vmcheck site|top|sites|threads|timers|stack|whole|absent|frames|snap|probes"
 		" ARGS (see the source)\n");
 	return 2;
 }

@@ -28,7 +28,8 @@ set -u
 TESTS="leaker_exact caller_frame jemalloc sigkill_cleanup threads
 timers_fentry timers_kprobe timers_tracepoint
 timers_exec_fentry timers_exec_kprobe timers_exec_tracepoint
-fp_caller_frame uretprobe_pending"
+fp_caller_frame uretprobe_pending
+dwarf_leaker_nofp dwarf_leaker dwarf_threads"
 
 LT=${LT:-/bin/leaktrace}
 T=${T:-/t}
@@ -465,6 +466,89 @@ t_uretprobe_pending() {
 	sed -n '/^threads site 1/,/^timers site 1/p' "$dir/$t.check" | grep -v '^timers' |
 		sed 's/^/VMINFO uretprobe_pending: /'
 	grep '^[0-9]* frames of' "$dir/$t.check" | sed 's/^/VMINFO uretprobe_pending: /'
+}
+
+# ---------------------------------------------------------------- --stacks dwarf
+
+# Every leaking function of leaker.c: "func allocs bytes" (LEAKER_EXPECT in
+# tests/integration/harness.py, and grow_origin's block grown to 4447 B).
+LEAKER_ALL="leak_malloc:3:3003 leak_calloc:4:1332 grow_origin:1:4447
+leak_realloc_null:2:2474 leak_reallocarray:2:2674 leak_posix_memalign:3:4500
+leak_aligned_alloc:2:3328 leak_memalign:3:5280 leak_valloc:2:3600
+leak_pvalloc:2:3800 leak_realloc_fail_orig:1:1234 thread_first_malloc:10:23450"
+
+# The callers a leaking function's stack must go through to its outermost
+# frame: main (run_all is inlined into it), or the thread's own routine.
+dwarf_path() {	# dwarf_path FUNC
+	case $1 in
+	grow_origin) echo grow_origin,leak_realloc_grow,main ;;
+	thread_first_malloc) echo thread_first_malloc,thread_main ;;
+	*) echo "$1,main" ;;
+	esac
+}
+
+# What leaktrace -v said about the unwind tables: VMINFO lines, and the
+# walk mode of the target must be .eh_frame (--stacks dwarf).
+dwarf_info() {	# dwarf_info DIR
+	sed -n 's/^leaktrace: unwind: /VMINFO '"$t"': /p' "$1/lt.err"
+	if ! grep -q '^leaktrace: unwind: pid [0-9]*: stacks walked with .eh_frame tables' \
+		"$1/lt.err"; then
+		why="no 'leaktrace: unwind: pid N: stacks walked with .eh_frame tables' line in leaktrace -v"
+		return 1
+	fi
+}
+
+# leaker (leaker_nofp: -O2 -fomit-frame-pointer; leaker: frame pointers)
+# with --stacks dwarf: the stacks are walked in BPF with the .eh_frame
+# tables. Every leaking function: exact allocs and bytes, stack[0] itself at
+# its LEAK line, and each of its sites not truncated (the walk reached _start,
+# or clone3 for the threads), through main (thread_main for the threads);
+# none of the freed_ functions.
+dwarf_leaker() {	# dwarf_leaker EXE
+	e=$1 d=$WORK/dwarf_$1 dir=$WORK/dwarf_$1
+	trace "$d" "$e" "" "" -v --stacks dwarf || return 1
+	why=""
+	dwarf_info "$d" || return 1
+	r=$d/lt.out
+	set --
+	for spec in $LEAKER_ALL; do
+		f=${spec%%:*} n=${spec#*:}
+		set -- "$@" "site $r $e $f ${n%:*} ${n#*:}" \
+			"top $r $e $f leaker.c $(marker_line "$f")" \
+			"whole $r memory $e $(dwarf_path "$f")"
+	done
+	for f in freed_malloc freed_calloc freed_pin_hold freed_realloc freed_realloc_zero \
+		freed_realloc_null freed_reallocarray freed_posix_memalign freed_aligned_alloc \
+		freed_memalign freed_valloc freed_pvalloc freed_thread_malloc; do
+		set -- "$@" "absent $r memory $e $f"
+	done
+	vmcheck_all "$d" "$@" || return 1
+	# two of the stacks, for the record
+	for f in leak_malloc,main thread_first_malloc,thread_main; do
+		"$VMCHECK" whole "$r" memory "$e" "$f" | sed -n '2,/^memory site 2/p' |
+			grep '^    ' | sed "s/^/VMINFO $t: /"
+	done
+}
+
+t_dwarf_leaker_nofp() { dwarf_leaker leaker_nofp; }
+t_dwarf_leaker() { dwarf_leaker leaker; }
+
+# threads with --stacks dwarf: the thread stacks are taken in pthread_create
+# (libc, walked with its .eh_frame table). The counts of t_threads, and each
+# site of spawn_forever and spawn_unjoined not truncated, through main.
+t_dwarf_threads() {
+	d=$WORK/dwarf_threads dir=$WORK/dwarf_threads
+	trace "$d" threads "" "" -v --track threads --stacks dwarf || return 1
+	why=""
+	dwarf_info "$d" || return 1
+	r=$d/lt.out
+	f=spawn_forever:7:0:run_forever:$(marker_line spawn_forever threads)
+	u=spawn_unjoined:0:5:run_unjoined:$(marker_line spawn_unjoined threads)
+	vmcheck_all "$d" "threads $r threads threads.c 7 5 $f $u" \
+		"whole $r threads threads spawn_forever,main" \
+		"whole $r threads threads spawn_unjoined,main" || return 1
+	"$VMCHECK" whole "$r" threads threads spawn_forever,main | sed -n '2,/^threads site 2/p' |
+		grep '^    ' | sed "s/^/VMINFO $t: /"
 }
 
 # Not a test: what this kernel's user stacks hold at a function entry. Does
