@@ -4,7 +4,11 @@
 
 Modes, each with 1 and 2 threads, BENCH_RUNS runs (separate processes):
   untraced    the workload alone
-  leaktrace   ./leaktrace -p PID 3600 (default settings; no report in the window)
+  leaktrace   ./leaktrace -p PID --stacks fp --format json 3600 (frame-pointer stacks,
+              what the default --stacks auto picks for this workload; no report in
+              the window, the final one gives the stack depth)
+  leaktrace-dwarf  the same with --stacks dwarf: every allocation's stack walked
+              in BPF with .eh_frame unwind tables
   floor       empty entry programs at leaktrace's own probes (bench/floor.c)
   floor+ret   the floor plus empty return programs where leaktrace has them
   bpftrace    a script that only counts malloc and free hits (naive peer)
@@ -42,10 +46,15 @@ HOLD = int(os.environ.get("BENCH_HOLD", "1000000"))
 SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
 LONG_INTERVAL = "3600"          # seconds: no periodic report inside a timed run
 
-MODES = ["untraced", "leaktrace", "floor", "floor+ret", "bpftrace", "bcc"]
+MODES = ["untraced", "leaktrace", "leaktrace-dwarf", "floor", "floor+ret", "bpftrace", "bcc"]
+LT_MODES = ("leaktrace", "leaktrace-dwarf")
+LT_STACKS = {"leaktrace": "fp", "leaktrace-dwarf": "dwarf"}
 MODE_DESC = {
     "untraced": "the workload alone",
-    "leaktrace": "`leaktrace -p PID 3600` (default settings)",
+    "leaktrace": "`leaktrace -p PID --stacks fp --format json 3600` (frame-pointer stacks; "
+                 "the default --stacks auto picks fp for this workload)",
+    "leaktrace-dwarf": "`leaktrace -p PID --stacks dwarf --format json 3600` (stacks walked in BPF "
+                       "with .eh_frame unwind tables)",
     "floor": "empty entry programs at leaktrace's own probes",
     "floor+ret": "floor + empty return programs where leaktrace has them",
     "bpftrace": "bpftrace counting malloc and free hits per pid",
@@ -240,20 +249,7 @@ def multi_links(tracer_pid):
 
 def map_memory(tracer_pid):
     """Kernel memory of the BPF maps TRACER_PID holds: {name: memlock bytes}."""
-    ids = set()
-    d = "/proc/%d/fdinfo" % tracer_pid
-    try:
-        fds = os.listdir(d)
-    except OSError:
-        return {}
-    for fd in fds:
-        try:
-            with open(os.path.join(d, fd)) as f:
-                m = re.search(r"^map_id:\s*(\d+)", f.read(), re.M)
-        except OSError:
-            continue
-        if m:
-            ids.add(int(m.group(1)))
+    ids = tracer_maps(tracer_pid)
     maps = {}
     for i in sorted(ids):
         try:
@@ -265,6 +261,78 @@ def map_memory(tracer_pid):
         maps["%s#%d" % (e.get("name", "?"), i)] = {"type": e.get("type"), "max_entries": e.get("max_entries"),
                                                    "bytes_memlock": e.get("bytes_memlock", 0)}
     return maps
+
+
+def tracer_maps(tracer_pid):
+    """IDs of the BPF maps TRACER_PID holds (from /proc/PID/fdinfo)."""
+    ids = set()
+    d = "/proc/%d/fdinfo" % tracer_pid
+    try:
+        fds = os.listdir(d)
+    except OSError:
+        return ids
+    for fd in fds:
+        try:
+            with open(os.path.join(d, fd)) as f:
+                m = re.search(r"^map_id:\s*(\d+)", f.read(), re.M)
+        except OSError:
+            continue
+        if m:
+            ids.add(int(m.group(1)))
+    return ids
+
+
+def unwind_tables_for(tracer_pid, pid):
+    """Does leaktrace (TRACER_PID) walk PID's stacks with its unwind tables? True when PID is a
+    key of its uw_tgid map (the BPF side's switch between the tables and bpf_get_stack()),
+    False when not, None when the map is not found."""
+    for i in sorted(tracer_maps(tracer_pid)):
+        try:
+            e = json.loads(subprocess.run(["bpftool", "-j", "map", "show", "id", str(i)],
+                                          capture_output=True, text=True, timeout=20).stdout)
+            if e.get("name") != "uw_tgid":
+                continue
+            d = json.loads(subprocess.run(["bpftool", "-j", "map", "dump", "id", str(i)],
+                                          capture_output=True, text=True, timeout=20).stdout or "[]")
+        except (OSError, subprocess.SubprocessError, ValueError):
+            return None
+        return any(x.get("formatted", {}).get("key") == pid for x in d)
+    return None
+
+
+def top_site_stack(report_line):
+    """The stack of the site with most allocations in a JSON report line: (funcs, frames, truncated),
+    frames = distinct return addresses (physical frames above the allocator; inlined entries
+    share their caller's address)."""
+    try:
+        rep = json.loads(report_line)
+        sites = rep.get("memory", {}).get("sites", [])
+    except (ValueError, AttributeError):
+        return None
+    if not sites:
+        return None
+    s = max(sites, key=lambda x: x.get("allocs", 0))
+    st = s.get("stack", [])
+    funcs = [f.get("func") or f.get("addr") for f in st]
+    frames = len({f.get("addr") for f in st})
+    return funcs, frames, bool(s.get("truncated"))
+
+
+def cpu_ticks(wl_pid, tracer_pid):
+    """(all CPUs busy, workload's user+sys, tracer's user+sys) in clock ticks, or None."""
+    def proc(pid):
+        if pid is None:
+            return 0
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])     # utime, stime (all threads)
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        busy = sum(v[:8]) - v[3] - v[4]     # all but idle and iowait
+        return busy, proc(wl_pid), proc(tracer_pid)
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def proc_status(pid, key):
@@ -314,8 +382,10 @@ def stale_bcc_hint():
 
 
 def start_tracer(mode, pid, addrs):
-    if mode == "leaktrace":
-        return Proc([LEAKTRACE, "-p", str(pid), LONG_INTERVAL], name="leaktrace")
+    if mode in LT_MODES:
+        # --format json: the final report (after the timed loop) says how deep the stacks were
+        return Proc([LEAKTRACE, "-p", str(pid), "--stacks", LT_STACKS[mode], "--format", "json",
+                     LONG_INTERVAL], name="leaktrace")
     if mode == "floor":
         return Proc([FLOOR, "-p", str(pid)], name="floor")
     if mode == "floor+ret":
@@ -327,17 +397,18 @@ def start_tracer(mode, pid, addrs):
     raise ValueError(mode)
 
 
-STOP_SIG = {"leaktrace": signal.SIGINT, "floor": signal.SIGINT, "floor+ret": signal.SIGINT,
-            "bpftrace": signal.SIGINT, "bcc": signal.SIGTERM}
-READY_TIMEOUT = {"leaktrace": 60, "floor": 60, "floor+ret": 60, "bpftrace": 60, "bcc": 180}
+STOP_SIG = {"leaktrace": signal.SIGINT, "leaktrace-dwarf": signal.SIGINT, "floor": signal.SIGINT,
+            "floor+ret": signal.SIGINT, "bpftrace": signal.SIGINT, "bcc": signal.SIGTERM}
+READY_TIMEOUT = {"leaktrace": 60, "leaktrace-dwarf": 60, "floor": 60, "floor+ret": 60,
+                 "bpftrace": 60, "bcc": 180}
 
 
 def wait_ready(mode, tr, wl_pid, addrs):
     """Wait until TR's probes are attached to WL_PID. Returns (evidence dict, None) or (None, reason)."""
     end = time.monotonic() + READY_TIMEOUT[mode]
     ev = {}
-    if mode in ("leaktrace", "floor", "floor+ret"):
-        word = "leaktrace: ready" if mode == "leaktrace" else "floor: ready"
+    if mode in ("leaktrace", "leaktrace-dwarf", "floor", "floor+ret"):
+        word = "leaktrace: ready" if mode in LT_MODES else "floor: ready"
         if not tr.wait_line(re.escape(word), "err", READY_TIMEOUT[mode]):
             return None, last_words(tr) or "no ready line"
     last_n, stable = -1, 0
@@ -345,7 +416,7 @@ def wait_ready(mode, tr, wl_pid, addrs):
         if not tr.alive():
             return None, last_words(tr) or "exited"
         bp = breakpoints_in(wl_pid, addrs)
-        if mode in ("leaktrace", "floor", "floor+ret"):
+        if mode in ("leaktrace", "leaktrace-dwarf", "floor", "floor+ret"):
             links = multi_links(tr.pid)
             n = sum(len(l["offsets"]) for l in links)
             ev = {"uprobe_multi_links": len(links), "uprobes": n}
@@ -405,14 +476,32 @@ def run_once(mode, threads, addrs_cache):
             if why:
                 return None, why
             info = dict(ev, attach_s=round(time.monotonic() - t0, 2))
-            if mode in ("leaktrace", "floor"):
+            if mode in ("leaktrace", "leaktrace-dwarf", "floor"):
                 info["probe_offsets"] = sorted({(l["path"], o) for l in multi_links(tr.pid) for o in l["offsets"]})
+            if mode in LT_MODES:
+                # the tables are loaded before "ready": the workload's pid must be in uw_tgid
+                # with --stacks dwarf and absent with --stacks fp
+                tables = unwind_tables_for(tr.pid, wl.pid)
+                info["unwind_tables"] = tables
+                if (tables is True) != (mode == "leaktrace-dwarf"):
+                    return None, ("leaktrace --stacks %s: pid %d %s in its uw_tgid map (%s)" %
+                                  (LT_STACKS[mode], wl.pid, "is" if tables else "is not",
+                                   "map not found" if tables is None else
+                                   "stacks not walked the way the mode says"))
+        c0 = cpu_ticks(wl.pid, tr.pid if tr else None)
         wl.p.stdin.write(b"x")
         wl.p.stdin.flush()
         r = wl.wait_line(r"ns_per_pair ([0-9.]+)", timeout=600)
         if not r:
             return None, "workload gave no result: " + wl.text("err")[-200:]
         ns = float(r[0].group(1))
+        c1 = cpu_ticks(wl.pid, tr.pid if tr else None)
+        if c0 and c1:
+            hz = os.sysconf("SC_CLK_TCK")
+            info["tracer_cpu_s"] = round((c1[2] - c0[2]) / hz, 2)
+            # CPU time of everything else on the machine while the loop ran: the bench driver,
+            # and anyone else's processes (on a 2-CPU VM they take CPU from the workload)
+            info["other_cpu_s"] = round(((c1[0] - c0[0]) - (c1[1] - c0[1]) - (c1[2] - c0[2])) / hz, 2)
         wl.wait_line(r"^DONE", timeout=60)
         if tr is not None and not tr.alive():
             return None, "%s exited during the timed loop: %s" % (mode, last_words(tr))
@@ -420,6 +509,12 @@ def run_once(mode, threads, addrs_cache):
             tr.stop(signal.SIGINT, 30)
             m = re.search(r"@\[%d\]: (\d+)" % wl.pid, tr.text("out"))
             info["hits"] = int(m.group(1)) if m else None
+        if mode in LT_MODES:
+            tr.stop(signal.SIGINT, 30)
+            reports = [l for l in tr.text("out").splitlines() if l.startswith("{")]
+            st = top_site_stack(reports[-1]) if reports else None
+            if st:
+                info["stack_funcs"], info["stack_frames"], info["stack_truncated"] = st
         return ns, info
     finally:
         if tr is not None:
@@ -544,6 +639,14 @@ def fmt_ratio(v):
     return "–" if v is None else "%.2f" % v
 
 
+def added(R, mode, t):
+    """MODE's added cost (median) with T threads, or None."""
+    m = R["modes"].get(mode)
+    if not m or not m["available"]:
+        return None
+    return m["threads"].get(str(t), {}).get("added_median")
+
+
 def markdown(R):
     s, c = R["system"], R["config"]
     out = []
@@ -558,7 +661,9 @@ def markdown(R):
     out.append("| mode | threads | min ns/pair | median ns/pair | added (median) | × untraced |")
     out.append("|---|---:|---:|---:|---:|---:|")
     for mode in MODES:
-        m = R["modes"][mode]
+        m = R["modes"].get(mode)
+        if m is None:
+            continue
         if not m["available"]:
             out.append("| %s | – | unavailable: %s | | | |" % (mode, m["reason"].replace("|", "/")))
             continue
@@ -579,14 +684,34 @@ def markdown(R):
                    "uprobe_multi links in /proc/PID/fdinfo)." %
                    ("are exactly" if R["floor_matches_leaktrace"] else "DIFFER from",
                     len(R.get("probe_offsets", {}).get("leaktrace", []))))
+    if "dwarf_probes_match_fp" in R:
+        out.append("leaktrace-dwarf's probes %s leaktrace's (`--stacks` changes only how a stack is walked)."
+                   % ("are exactly" if R["dwarf_probes_match_fp"] else "DIFFER from"))
     for t in THREADS:
-        get = lambda mode: (R["modes"][mode]["threads"].get(str(t), {}).get("added_median")
-                            if R["modes"][mode]["available"] else None)
-        lt, fr = get("leaktrace"), get("floor+ret")
-        if lt is not None and fr is not None:
-            out.append("With %d thread%s, of leaktrace's %s ns added per pair, %s ns are the uprobe traps "
-                       "themselves (floor+ret: entry and return probes) and %s ns its BPF programs' own work."
-                       % (t, "s" if t > 1 else "", fmt_ns(lt), fmt_ns(fr), fmt_ns(lt - fr)))
+        for mode, what in (("leaktrace", "leaktrace's"), ("leaktrace-dwarf", "leaktrace-dwarf's")):
+            lt, fr = added(R, mode, t), added(R, "floor+ret", t)
+            if lt is not None and fr is not None:
+                out.append("With %d thread%s, of %s %s ns added per pair, %s ns are the uprobe traps "
+                           "themselves (floor+ret: entry and return probes) and %s ns its BPF programs' own work."
+                           % (t, "s" if t > 1 else "", what, fmt_ns(lt), fmt_ns(fr), fmt_ns(lt - fr)))
+    stk = R.get("stacks", {})
+    for mode in LT_MODES:
+        if mode in stk:
+            out.append("%s: the top site's stack, %d frames above the allocator (%s), %s." % (
+                "leaktrace-dwarf (.eh_frame tables)" if mode == "leaktrace-dwarf" else "leaktrace (frame pointers)",
+                stk[mode]["frames"], " ← ".join(stk[mode]["funcs"]),
+                "truncated" if stk[mode]["truncated"] else "complete"))
+    oc = R.get("other_cpu", {})
+    if oc:
+        out.append("CPU time taken by anything but the workload and its tracer while a timed loop ran "
+                   "(the machine's busy time minus theirs; on 2 CPUs it competes with them), "
+                   "median / max per run: " + "; ".join(
+                       "%s %.2f / %.2f s" % (mode, oc[mode]["median_s"], oc[mode]["max_s"])
+                       for mode in MODES if mode in oc) + ".")
+    at = R.get("attach_s_median", {})
+    if at:
+        out.append("Attach time, from the tracer's start to its probes in place (not part of the timed loop), "
+                   "median: " + "; ".join("%s %.2f s" % (mode, at[mode]) for mode in MODES if mode in at) + ".")
     out.append("")
     out.append("| threads | leaktrace ÷ bcc (goal ≤ 0.25) | leaktrace ÷ floor (goal ≤ 2) | leaktrace ÷ floor+ret | bpftrace ÷ floor |")
     out.append("|---:|---:|---:|---:|---:|")
@@ -596,6 +721,18 @@ def markdown(R):
                                                   fmt_ratio(r.get("leaktrace/floor")),
                                                   fmt_ratio(r.get("leaktrace/floor+ret")),
                                                   fmt_ratio(r.get("bpftrace/floor"))))
+    if "leaktrace-dwarf" in R["modes"]:
+        out.append("")
+        out.append("`--stacks dwarf` against `--stacks fp` (added costs, medians; BPF work = added − floor+ret's):")
+        out.append("")
+        out.append("| threads | fp added ns | dwarf added ns | dwarf ÷ fp (goal ≤ 2) | dwarf BPF work ÷ fp BPF work | dwarf ÷ bcc | fp ÷ bcc |")
+        out.append("|---:|---:|---:|---:|---:|---:|---:|")
+        for t in THREADS:
+            r = R["ratios"].get(str(t), {})
+            out.append("| %d | %s | %s | %s | %s | %s | %s |" % (
+                t, fmt_ns(added(R, "leaktrace", t)), fmt_ns(added(R, "leaktrace-dwarf", t)),
+                fmt_ratio(r.get("leaktrace-dwarf/leaktrace")), fmt_ratio(r.get("dwarf-work/fp-work")),
+                fmt_ratio(r.get("leaktrace-dwarf/bcc")), fmt_ratio(r.get("leaktrace/bcc"))))
     mem = R["memory"]
     out.append("")
     if mem.get("available"):
@@ -635,6 +772,9 @@ def goals(R):
 
     ratio_goal("leaktrace/bcc", 0.25, "leaktrace's added cost ≤ 1/4 of bcc memleak's")
     ratio_goal("leaktrace/floor", 2.0, "leaktrace's added cost ≤ 2× the floor's")
+    if "leaktrace-dwarf" in R["modes"]:
+        ratio_goal("leaktrace-dwarf/leaktrace", 2.0,
+                   "`--stacks dwarf`'s added cost ≤ 2× `--stacks fp`'s")
     mem = R["memory"]
     if mem.get("available"):
         lat = mem["report_latency_s"]
@@ -662,7 +802,15 @@ mixed sizes six frames deep, in 1 and 2 threads, and is timed only after the
 tracer's probes are in place (checked in the target's own code bytes and in
 the tracer's links). Modes:
 
-- **untraced**; **leaktrace** with default settings;
+- **untraced**;
+- **leaktrace** with `--stacks fp` (frame-pointer stack walks by
+  bpf_get_stack(), what the default `--stacks auto` picks for this workload,
+  which is built with frame pointers) and **leaktrace-dwarf** with
+  `--stacks dwarf` (every allocation's stack walked in BPF with `.eh_frame`
+  unwind tables: a table search per frame, so its cost grows with the depth);
+  the report each prints after the timed loop gives the depth walked, and
+  the bench checks in leaktrace's `uw_tgid` map that the tables are (dwarf)
+  or are not (fp) in use for the workload;
 - the **floor**: empty BPF programs at leaktrace's own probe offsets, attached
   the way leaktrace attaches them (`bench/floor.c`; **floor+ret** adds empty
   return probes where leaktrace has them) — what any uprobe tracer pays;
@@ -693,7 +841,11 @@ so do not run the bench beside tests that attach probes.
 Raw numbers, per-run values and the probes each tracer attached are in
 `bench/results/latest.json`. On a 2-CPU VM, runs vary (2-thread runs most,
 since the tracer and the driver share the CPUs): compare medians and ratios
-rather than single values.
+rather than single values. Every run records the CPU time that anything
+other than the workload and its tracer took while the loop ran
+(`other_cpu_s`; summed up above the ratio table): more than a
+few hundredths of a second means something else was running (tests, a VM)
+and the run's numbers are high; run the bench again on a quiet machine.
 """ % dict(s, table=table, elapsed=R["elapsed_s"])
 
 
@@ -724,15 +876,20 @@ def main():
             m["reason"] = info
             log("%s: unavailable: %s" % (mode, info))
             return
+        if "stack_funcs" in info:   # one example per mode, the frame counts stay per run
+            R.setdefault("stacks", {}).setdefault(mode, {"funcs": info["stack_funcs"],
+                                                         "frames": info["stack_frames"],
+                                                         "truncated": info["stack_truncated"]})
+            del info["stack_funcs"]
         m["threads"].setdefault(str(t), {"runs_ns": []})["runs_ns"].append(ns)
         m["runs_info"].setdefault(str(t), []).append(info)
-        log("%-9s %d thread%s: %s ns/pair %s" % (mode, t, "s" if t > 1 else " ", fmt_ns(ns),
+        log("%-15s %d thread%s: %s ns/pair %s" % (mode, t, "s" if t > 1 else " ", fmt_ns(ns),
                                                  {k: v for k, v in info.items() if k != "probe_offsets"} or ""))
 
     # untraced, leaktrace and the floors interleaved, so that drift hits them alike
     for run in range(RUNS):
         for t in THREADS:
-            for mode in ("untraced", "leaktrace", "floor", "floor+ret"):
+            for mode in ("untraced", "leaktrace", "leaktrace-dwarf", "floor", "floor+ret"):
                 measure(mode, t)
     for run in range(PEER_RUNS):
         for t in THREADS:
@@ -772,13 +929,24 @@ def analyze(R):
                 added[mode] = st["added_median"]
         r = {}
         for a, b in (("leaktrace", "bcc"), ("leaktrace", "floor"), ("leaktrace", "floor+ret"),
-                     ("bpftrace", "floor"), ("floor+ret", "floor")):
+                     ("bpftrace", "floor"), ("floor+ret", "floor"),
+                     ("leaktrace-dwarf", "leaktrace"), ("leaktrace-dwarf", "bcc"),
+                     ("leaktrace-dwarf", "floor"), ("leaktrace-dwarf", "floor+ret")):
             if a in added and b in added and added[b] > 0:
                 r[a + "/" + b] = added[a] / added[b]
+        # the BPF programs' own work (added cost beyond the traps): what --stacks changes
+        if all(k in added for k in ("leaktrace", "leaktrace-dwarf", "floor+ret")):
+            fp_work = added["leaktrace"] - added["floor+ret"]
+            if fp_work > 0:
+                r["dwarf-work/fp-work"] = (added["leaktrace-dwarf"] - added["floor+ret"]) / fp_work
         R["ratios"][str(t)] = r
     # the floor sits at exactly leaktrace's probes?
     lt_offs = {tuple(o) for infos in R["modes"]["leaktrace"]["runs_info"].values() for i in infos
                for o in i.get("probe_offsets", [])}
+    dw_offs = {tuple(o) for infos in R["modes"].get("leaktrace-dwarf", {}).get("runs_info", {}).values()
+               for i in infos for o in i.get("probe_offsets", [])}
+    if lt_offs and dw_offs:
+        R["dwarf_probes_match_fp"] = dw_offs == lt_offs
     fl_offs = {tuple(o) for infos in R["modes"]["floor"]["runs_info"].values() for i in infos
                for o in i.get("probe_offsets", [])}
     if lt_offs and fl_offs:
@@ -790,6 +958,21 @@ def analyze(R):
         for infos in m["runs_info"].values():
             for i in infos:
                 i.pop("probe_offsets", None)
+    # CPU that anything else on the machine took while the timed loops ran, per mode
+    oc = {}
+    for mode, m in R["modes"].items():
+        v = [i["other_cpu_s"] for infos in m["runs_info"].values() for i in infos if "other_cpu_s" in i]
+        if v:
+            oc[mode] = {"median_s": statistics.median(v), "max_s": max(v), "runs": len(v)}
+    R["other_cpu"] = oc
+    # start of the tracer to its probes in place (not timed in the loop; leaktrace loads and verifies
+    # its BPF programs in this time)
+    at = {}
+    for mode, m in R["modes"].items():
+        v = [i["attach_s"] for infos in m["runs_info"].values() for i in infos if "attach_s" in i]
+        if v:
+            at[mode] = statistics.median(v)
+    R["attach_s_median"] = at
     R["goals"] = goals(R)
 
 
@@ -806,7 +989,8 @@ def output(R):
     print("bench: %.0f s; results in bench/results/latest.json, README block in bench/README-section.md"
           % R["elapsed_s"])
     # peers may be missing; leaktrace, the floor and the workload itself may not
-    broken = [m for m in ("untraced", "leaktrace", "floor") if not R["modes"][m]["available"]
+    broken = [m for m in ("untraced", "leaktrace", "leaktrace-dwarf", "floor")
+              if m in R["modes"] and not R["modes"][m]["available"]
               and "BENCH_SKIP" not in R["modes"][m].get("reason", "")]
     if broken:
         print("bench: FAILED: %s could not run" % ", ".join(broken), file=sys.stderr)
