@@ -169,11 +169,65 @@ static __always_inline __u64 uw_orig_return(__u64 ra_at)
 	return 0;
 }
 
+/*
+ * The binary searches run as bpf_loop() callbacks: verified once each, so
+ * the verifier does not walk every path through every step.
+ */
+struct uw_search {
+	__u64 key;	/* rows: module-relative pc; mappings: the address */
+	__u32 lo, hi;	/* rows: [lo, hi] holds the answer; mappings: [lo, hi) */
+	__u32 slot;	/* mappings: the process's uw_procs slot */
+	__u32 pad;
+};
+
+/* The last row in [lo, hi] with pc <= key. */
+static long uw_row_step(__u32 i, void *arg)
+{
+	struct uw_search *s = arg;
+	struct lt_urow *r;
+	__u32 mid;
+
+	if (s->lo >= s->hi)
+		return 1;
+	mid = s->lo + (s->hi - s->lo + 1) / 2;
+	r = bpf_map_lookup_elem(&uw_rows, &mid);
+	if (!r) {
+		s->hi = s->lo;
+		return 1;
+	}
+	if (r->pc <= s->key)
+		s->lo = mid;
+	else
+		s->hi = mid - 1;
+	return 0;
+}
+
+/* The first mapping in [lo, hi) that starts above key. */
+static long uw_map_step(__u32 i, void *arg)
+{
+	struct uw_search *s = arg;
+	struct lt_uproc *proc;
+	__u32 mid;
+
+	if (s->lo >= s->hi)
+		return 1;
+	proc = bpf_map_lookup_elem(&uw_procs, &s->slot);
+	if (!proc)
+		return 1;
+	mid = (s->lo + s->hi) / 2;
+	if (proc->m[mid & (LT_UW_MAPS - 1)].start <= s->key)
+		s->lo = mid + 1;
+	else
+		s->hi = mid;
+	return 0;
+}
+
 /* The row for LOOK in mapping M, or NULL: no table, frame pointers. */
 static __always_inline struct lt_urow *uw_row(struct lt_umap *m, __u64 look)
 {
+	struct uw_search rs = {};
 	struct lt_umod *mod;
-	__u32 mi = m->mod, lo, hi, idx;
+	__u32 mi = m->mod, idx;
 	__u32 *pg;
 	__u64 v;
 
@@ -192,37 +246,25 @@ static __always_inline struct lt_urow *uw_row(struct lt_umap *m, __u64 look)
 	pg = bpf_map_lookup_elem(&uw_pages, &idx);
 	if (!pg)
 		return NULL;
-	lo = *pg;
+	rs.lo = *pg;
 	idx++;
 	pg = bpf_map_lookup_elem(&uw_pages, &idx);
 	if (!pg)
 		return NULL;
-	hi = *pg;
-	/* the last row in [lo, hi] with pc <= v */
-	for (int i = 0; i < LT_UW_ROW_SEARCH; i++) {
-		struct lt_urow *r;
-		__u32 mid;
-
-		if (lo >= hi)
-			break;
-		mid = lo + (hi - lo + 1) / 2;
-		r = bpf_map_lookup_elem(&uw_rows, &mid);
-		if (!r)
-			return NULL;
-		if (r->pc <= v)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
-	return bpf_map_lookup_elem(&uw_rows, &lo);
+	rs.hi = *pg;
+	rs.key = v;
+	bpf_loop(LT_UW_ROW_SEARCH, uw_row_step, &rs, 0);
+	idx = rs.lo;
+	return bpf_map_lookup_elem(&uw_rows, &idx);
 }
 
 /* One frame: record pc, then step to the caller. 0 goes on, 1 stops. */
 static long uw_step(__u32 i, void *arg)
 {
 	struct uw_state *s = arg;
-	__u32 zero = 0, n = s->n, lo = 0, hi;
+	__u32 zero = 0, n = s->n, lo;
 	__u64 pc = s->pc, look, cfa, ra = 0, bp = s->bp;
+	struct uw_search ms = {};
 	struct lt_uproc *proc;
 	struct lt_umap *m;
 	struct lt_urow *row;
@@ -240,20 +282,11 @@ static long uw_step(__u32 i, void *arg)
 	look = s->exact ? pc : pc - 1;
 
 	/* the mapping: the last one starting at or below look */
-	hi = proc->n;
-	if (hi > LT_UW_MAPS)
-		hi = LT_UW_MAPS;
-	for (int k = 0; k <= LT_UW_MAPS_BITS; k++) {
-		__u32 mid;
-
-		if (lo >= hi)
-			break;
-		mid = (lo + hi) / 2;
-		if (proc->m[mid & (LT_UW_MAPS - 1)].start <= look)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	ms.key = look;
+	ms.slot = s->slot;
+	ms.hi = proc->n < LT_UW_MAPS ? proc->n : LT_UW_MAPS;
+	bpf_loop(LT_UW_MAPS_BITS + 1, uw_map_step, &ms, 0);
+	lo = ms.lo;
 	m = lo ? &proc->m[(lo - 1) & (LT_UW_MAPS - 1)] : NULL;
 	if (!m || look >= m->end) {
 		/* Not code we know: a uretprobe trampoline stands for the real return address. */
