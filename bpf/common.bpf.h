@@ -141,6 +141,19 @@ LT_SHARED struct {
 	__uint(max_entries, LT_MAX_TARGETS);
 } uw_miss SEC(".maps");
 
+/*
+ * -c: tgid -> 1 while leaktrace waits for the command to map its allocator
+ * (libc comes after the exec). The first walk that does not know the
+ * allocator stops the command (2) so that user space can read its maps
+ * before anything else runs; user space resumes it.
+ */
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(max_entries, 64);
+} uw_stop SEC(".maps");
+
 struct uw_state {
 	__u64 pc, sp, bp;
 	__u64 ra_at;		/* where pc was read from; 0 for the first frame */
@@ -382,8 +395,16 @@ static __always_inline long uw_walk(struct pt_regs *ctx, __u32 slot, __u64 *buf)
 		__u8 one = 1;
 
 		bpf_map_update_elem(&uw_miss, &tgid, &one, BPF_ANY);
-		if (n <= 1)
-			return -ENOENT;	/* not even the allocator is known yet: frame pointers */
+		if (n <= 1) {
+			/* not even the allocator is known yet: frame pointers this time */
+			__u8 *stop = bpf_map_lookup_elem(&uw_stop, &tgid);
+
+			if (stop && *stop == 1) {
+				*stop = 2;
+				bpf_send_signal(19);	/* SIGSTOP */
+			}
+			return -ENOENT;
+		}
 	}
 	if (s.done && n < LT_MAX_STACK_DEPTH)
 		buf[n++] = LT_STACK_COMPLETE;

@@ -131,7 +131,8 @@ static int spawn_held(const char *exe, char **argv, struct child *c)
 
 /*
  * Reap or resume the command. Exec and exit stops refresh its symbols;
- * signal stops pass the signal on untouched.
+ * signal stops pass the signal on untouched, but for the SIGSTOP the
+ * unwinder sends when it needs the command's new mappings.
  */
 static void poll_child(struct tracer *t, struct child *c)
 {
@@ -151,6 +152,7 @@ static void poll_child(struct tracer *t, struct child *c)
 		case PTRACE_EVENT_EXEC:
 			c->execed = true;
 			tracer__watch(t, c->pid);
+			tracer__arm_unwind_stop(t, c->pid);
 			ptrace(PTRACE_CONT, c->pid, NULL, NULL);
 			break;
 		case PTRACE_EVENT_EXIT:
@@ -161,6 +163,10 @@ static void poll_child(struct tracer *t, struct child *c)
 			ptrace(PTRACE_CONT, c->pid, NULL, NULL);
 			break;
 		default:
+			if (WSTOPSIG(st) == SIGSTOP && tracer__unwind_stop(t, c->pid)) {
+				ptrace(PTRACE_CONT, c->pid, NULL, NULL);	/* ours: swallow it */
+				break;
+			}
 			ptrace(PTRACE_CONT, c->pid, NULL, (void *)(long)WSTOPSIG(st));
 			break;
 		}

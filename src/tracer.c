@@ -767,6 +767,16 @@ int tracer__watch(struct tracer *t, int pid)
 	return 0;
 }
 
+void tracer__arm_unwind_stop(struct tracer *t, int pid)
+{
+	uwload__arm_stop(t->uw, pid);
+}
+
+bool tracer__unwind_stop(struct tracer *t, int pid)
+{
+	return uwload__take_stop(t->uw, pid);
+}
+
 void tracer__verify_plan(struct tracer *t, int pid)
 {
 	struct target *tg = find_target(t, pid);

@@ -19,6 +19,10 @@ struct tracer *tracer__new(const struct lt_opts *o);
 int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan);
 /* Start symbolizing PID (after its exec, for -c). */
 int tracer__watch(struct tracer *t, int pid);
+/* -c: PID (held at its exec) is to stop itself once its allocator is mapped, for its unwind tables. */
+void tracer__arm_unwind_stop(struct tracer *t, int pid);
+/* -c: was PID's SIGSTOP leaktrace's own (see above)? Then resume it without the signal. */
+bool tracer__unwind_stop(struct tracer *t, int pid);
 /* -c: after the exec, check the predicted definers against the real maps. */
 void tracer__verify_plan(struct tracer *t, int pid);
 /* Above this many -p PIDs, probes are attached for every pid with a tgid map. */

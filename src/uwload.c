@@ -326,6 +326,33 @@ void uwload__sync_missed(struct uwload *u)
 	}
 }
 
+void uwload__arm_stop(struct uwload *u, int pid)
+{
+	__u32 key = pid;
+	__u8 one = 1;
+
+	if (uwload__uses_tables(u, pid))
+		bpf_map_update_elem(bpf_map__fd(u->skel->maps.uw_stop), &key, &one, BPF_ANY);
+}
+
+bool uwload__take_stop(struct uwload *u, int pid)
+{
+	__u32 key = pid;
+	__u8 v = 0;
+	int fd;
+
+	if (!u)
+		return false;
+	fd = bpf_map__fd(u->skel->maps.uw_stop);
+	if (bpf_map_lookup_elem(fd, &key, &v) || v != 2)
+		return false;
+	bpf_map_delete_elem(fd, &key);
+	uwload__sync(u, pid);
+	util__log(1, "unwind: pid %d stopped at its first allocation to load the tables of what it mapped since its exec\n",
+		  pid);
+	return true;
+}
+
 bool uwload__uses_tables(struct uwload *u, int pid)
 {
 	struct uw_proc *p = u ? proc_of(u, pid, false) : NULL;
@@ -341,6 +368,7 @@ void uwload__forget(struct uwload *u, int pid)
 		if (u->procs[i].pid != pid)
 			continue;
 		bpf_map_delete_elem(bpf_map__fd(u->skel->maps.uw_tgid), &key);
+		bpf_map_delete_elem(bpf_map__fd(u->skel->maps.uw_stop), &key);
 		u->slot_used[u->procs[i].slot] = false;
 		u->procs[i] = u->procs[--u->nprocs];
 		return;

@@ -24,6 +24,13 @@ struct uwload *uwload__new(struct leaktrace_bpf *skel, enum lt_stacks mode);
 int uwload__sync(struct uwload *u, int pid);
 /* Processes whose walk met code outside their table: sync them. */
 void uwload__sync_missed(struct uwload *u);
+/*
+ * -c: the command PID, held at its exec, stops itself (SIGSTOP) at the
+ * first allocation whose allocator is not in its table yet.
+ */
+void uwload__arm_stop(struct uwload *u, int pid);
+/* Was PID's SIGSTOP ours? Then its tables are synced now; resume it without the signal. */
+bool uwload__take_stop(struct uwload *u, int pid);
 /* PID is gone: free its slot. */
 void uwload__forget(struct uwload *u, int pid);
 /* Is PID walked with tables? */

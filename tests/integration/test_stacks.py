@@ -14,9 +14,10 @@
 import os
 import signal
 import subprocess
+import tempfile
 import time
 
-from harness import (LEAKTRACE, REPO, SETTLE, Fail, Skip, Target, Tracer, check, check_eq,
+from harness import (LEAKTRACE, REPO, SCALE, SETTLE, Fail, Skip, Target, Tracer, check, check_eq,
                      check_leaker, describe_sites, fmt_frame, leaker_expect, leaker_run,
                      marker_line, mem_sites, source_of, sites_of, totals, trace_target)
 
@@ -142,6 +143,40 @@ def test_python_stripped_non_pie():
     check_eq(top.get("truncated"), False, "truncated flag")
     check(any("stacks walked with .eh_frame tables (its program keeps no frame pointer)" in l
               for l in err), "-v says auto chose the tables for python3")
+
+
+QUICK_PY = """import time
+keep = [bytearray(5000) for _ in range(100)]
+time.sleep(60)
+"""
+
+
+def test_command_python_from_first_allocation():
+    """-c python3: the command stops once at its first allocation in libc, so startup stacks are whole too."""
+    if not os.access(PYTHON, os.X_OK):
+        raise Skip(f"{PYTHON} is not installed")
+    with tempfile.TemporaryDirectory(prefix="lt-stacks-") as d:
+        script = os.path.join(d, "quickleak.py")
+        with open(script, "w") as f:
+            f.write(QUICK_PY)
+        with Tracer(["-c", f"{PYTHON} {script}", "--format", "json", "-T", 0, "--once", 3, "-v"],
+                    env={"PYTHONMALLOC": "malloc"}, child_marker="quickleak.py") as lt:
+            lt.wait(timeout=30 * SCALE)
+            final = lt.final_report()
+            err = lt.stderr_lines()
+    sites = mem_sites(final)
+    top = sites[0] if sites else {}
+    st = top.get("stack") or []
+    desc = " <- ".join(fmt_frame(fr) for fr in st)
+    check_eq((top.get("allocs"), top.get("bytes")), (100, 100 * 5001), f"the top site: {desc}")
+    check("Py_BytesMain" in [fr.get("func") for fr in st], f"Py_BytesMain in the top stack: {desc}")
+    check_eq(top.get("truncated"), False, "the top site's truncated flag")
+    check(any("stopped at its first allocation" in l for l in err),
+          "-v says the command was stopped once for its tables")
+    # Only the allocation that stopped the command was walked before libc's table was in.
+    trunc = [s for s in sites if s.get("truncated")]
+    check(len(trunc) <= 1, f"at most one truncated site of {len(sites)}, got {len(trunc)}: "
+          + "; ".join(" <- ".join(fmt_frame(fr) for fr in s.get("stack") or [])[:200] for s in trunc[:5]))
 
 
 def _refused(args, needle):
