@@ -47,6 +47,13 @@ struct {
 	__uint(max_entries, 8192);
 } inflight SEC(".maps");
 
+/*
+ * A new thread's empty in-flight stack, from .rodata: on the program's stack
+ * it would take 232 of the 512 bytes that it shares with the unwinder's
+ * bpf_loop callbacks (6.1 counts them together).
+ */
+static const struct lt_inflight inflight_zero;
+
 static __always_inline __u64 func_size(__u32 func, struct pt_regs *ctx, __u64 *arg)
 {
 	__u64 a = PT_REGS_PARM1(ctx), b = PT_REGS_PARM2(ctx);
@@ -151,7 +158,7 @@ int BPF_KPROBE(lt_alloc_entry)
 	__u32 func = cookie & 0xff;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, tgid = id >> 32;
-	struct lt_inflight *inf, zero = {};
+	struct lt_inflight *inf;
 	struct lt_inflight_ent *e;
 	__u64 sp = PT_REGS_SP(ctx), arg, size;
 	__u32 depth;
@@ -177,7 +184,7 @@ int BPF_KPROBE(lt_alloc_entry)
 
 	inf = bpf_map_lookup_elem(&inflight, &tid);
 	if (!inf) {
-		bpf_map_update_elem(&inflight, &tid, &zero, BPF_ANY);
+		bpf_map_update_elem(&inflight, &tid, &inflight_zero, BPF_ANY);
 		inf = bpf_map_lookup_elem(&inflight, &tid);
 		if (!inf)
 			return 0;
