@@ -163,6 +163,8 @@ struct uw_state {
 	__u32 done;		/* reached the outermost frame */
 	__u32 fixes;		/* uretprobe trampolines replaced */
 	__u32 miss;		/* stopped at code outside the table */
+	__u32 last;		/* 1 + the mapping of the frame before: callers are mostly in the same file */
+	__u32 pad;
 };
 
 /*
@@ -294,13 +296,18 @@ static long uw_step(__u32 i, void *arg)
 	s->n = n + 1;
 	look = s->exact ? pc : pc - 1;
 
-	/* the mapping: the last one starting at or below look */
-	ms.key = look;
-	ms.slot = s->slot;
-	ms.hi = proc->n < LT_UW_MAPS ? proc->n : LT_UW_MAPS;
-	bpf_loop(LT_UW_MAPS_BITS + 1, uw_map_step, &ms, 0);
-	lo = ms.lo;
+	/* the mapping: the frame before's, or the last one starting at or below look */
+	lo = s->last;
 	m = lo ? &proc->m[(lo - 1) & (LT_UW_MAPS - 1)] : NULL;
+	if (!m || look < m->start || look >= m->end) {
+		ms.key = look;
+		ms.slot = s->slot;
+		ms.hi = proc->n < LT_UW_MAPS ? proc->n : LT_UW_MAPS;
+		bpf_loop(LT_UW_MAPS_BITS + 1, uw_map_step, &ms, 0);
+		lo = ms.lo;
+		m = lo ? &proc->m[(lo - 1) & (LT_UW_MAPS - 1)] : NULL;
+		s->last = lo;
+	}
 	if (!m || look >= m->end) {
 		/* Not code we know: a uretprobe trampoline stands for the real return address. */
 		__u64 real = s->ra_at && s->fixes < 4 ? uw_orig_return(s->ra_at) : 0;
