@@ -208,8 +208,8 @@ _Static_assert(sizeof(struct lt_tmcreate) == 48, "lt_tmcreate layout");
  */
 #define LT_UW_MAPS		64	/* executable mappings per process (a power of 2) */
 #define LT_UW_MAPS_BITS		6
-#define LT_UW_PAGE_SHIFT	12	/* the page index: one entry per 4 KiB of text */
-#define LT_UW_ROW_SEARCH	13	/* binary-search steps within a page: 8192 rows */
+#define LT_UW_PAGE_SHIFT	8	/* the page index: one entry per 256 bytes of text (a few rows each) */
+#define LT_UW_ROW_SEARCH	9	/* binary-search steps within a page: up to 256 rows (one per byte) */
 #define LT_UW_NO_MOD		0xffffffffu	/* a mapping without a table: frame pointers */
 #define LT_STACK_COMPLETE	((__u64)-1)	/* last "frame" of a walk that reached the outermost frame */
 

@@ -17,7 +17,7 @@
 #include "uwload.h"
 
 #define UW_ROWS_MAX	(1u << 20)	/* 12 MiB: python3 takes 65k, libc 28k */
-#define UW_PAGES_MAX	(1u << 16)	/* 256 MiB of text */
+#define UW_PAGES_MAX	(1u << 18)	/* 64 MiB of text, 1 MiB of map */
 #define UW_MODS_MAX	1024u
 
 struct uw_module {
