@@ -721,6 +721,17 @@ static int cmd_timers(char **av, int ac)
 	return 0;
 }
 
+
+/* No site of KIND starts at FUNC in EXE: say so, with what there is. Returns 1. */
+static int no_site(struct jval *rep, const char *kind, const char *exe, const char *func)
+{
+	fail("no %s site whose first frame in %s is %s", kind, exe, func);
+	if (!strcmp(kind, "memory"))
+		print_sites(rep, 6);
+	else
+		print_tsites(rep, kind, exe);
+	return 1;
+}
 static int cmd_stack(char **av)
 {
 	struct jval *rep = final_report(av[0]), *ss;
@@ -778,14 +789,8 @@ static int cmd_stack(char **av)
 			k++;
 		}
 	}
-	if (!nsites) {
-		fail("no %s site whose first frame in %s is %s", kind, exe, want[0]);
-		if (!strcmp(kind, "memory"))
-			print_sites(rep, 6);
-		else
-			print_tsites(rep, kind, exe);
-		return 1;
-	}
+	if (!nsites)
+		return no_site(rep, kind, exe, want[0]);
 	return 0;
 }
 
@@ -825,14 +830,8 @@ static int cmd_whole(char **av)
 			return fail("%s site of %s: no %s after stack[%d] (%d frames)", kind, want[0],
 				    want[k], idx, st->n);
 	}
-	if (!nsites) {
-		fail("no %s site whose first frame in %s is %s", kind, exe, want[0]);
-		if (!strcmp(kind, "memory"))
-			print_sites(rep, 6);
-		else
-			print_tsites(rep, kind, exe);
-		return 1;
-	}
+	if (!nsites)
+		return no_site(rep, kind, exe, want[0]);
 	printf("%s: %d %s site(s), none truncated, each through %s\n", want[0], nsites, kind, av[3]);
 	return 0;
 }
