@@ -21,7 +21,7 @@ struct unwind_table {
 	uint32_t nrows;
 	uint64_t vaddr_lo;	/* page-aligned lowest executable vaddr */
 	uint64_t vaddr_hi;	/* end of the highest executable segment */
-	uint32_t *pages;	/* npages + 1: pages[p] = last row with pc <= p << 12 */
+	uint32_t *pages;	/* npages + 1: pages[p] = last row with pc <= p << LT_UW_PAGE_SHIFT */
 	uint32_t npages;
 	/* what was found, for -v */
 	uint32_t nfde;		/* FDEs (functions) */
