@@ -154,6 +154,20 @@ LT_SHARED struct {
 	__uint(max_entries, 64);
 } uw_stop SEC(".maps");
 
+/*
+ * One 0 the verifier cannot see: user space never writes it. Kernels before
+ * 6.7 verify a bpf_loop() callback once, with the caller's stack as it is at
+ * the call, and take its constants as facts: a walk state that starts at
+ * n = 0, ra_at = 0 would have its bounds checks and the trampoline lookup
+ * dropped as dead code. Started from this, they are unknowns and stay.
+ */
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1);
+} uw_zero SEC(".maps");
+
 struct uw_state {
 	__u64 pc, sp, bp;
 	__u64 ra_at;		/* where pc was read from; 0 for the first frame */
@@ -283,14 +297,15 @@ static long uw_step(__u32 i, void *arg)
 	struct lt_uproc *proc;
 	struct lt_umap *m;
 	struct lt_urow *row;
-	__u64 *buf;
+	__u64 *buf, *z;
 	__u8 kind;
 
 	if (!pc || n >= LT_MAX_STACK_DEPTH - 1)	/* one slot stays for LT_STACK_COMPLETE */
 		return 1;
 	buf = bpf_map_lookup_elem(&stack_scratch, &zero);
 	proc = bpf_map_lookup_elem(&uw_procs, &s->slot);
-	if (!buf || !proc)
+	z = bpf_map_lookup_elem(&uw_zero, &zero);
+	if (!buf || !proc || !z)
 		return 1;
 	buf[n] = pc;
 	s->n = n + 1;
@@ -301,6 +316,7 @@ static long uw_step(__u32 i, void *arg)
 	m = lo ? &proc->m[(lo - 1) & (LT_UW_MAPS - 1)] : NULL;
 	if (!m || look < m->start || look >= m->end) {
 		ms.key = look;
+		ms.lo = *z;	/* 0, unknown to the verifier (see uw_zero) */
 		ms.slot = s->slot;
 		ms.hi = proc->n < LT_UW_MAPS ? proc->n : LT_UW_MAPS;
 		bpf_loop(LT_UW_MAPS_BITS + 1, uw_map_step, &ms, 0);
@@ -386,14 +402,24 @@ static long uw_step(__u32 i, void *arg)
 /* Walk the stack with the unwind tables into BUF. Bytes written, like bpf_get_stack(). */
 static __always_inline long uw_walk(struct pt_regs *ctx, __u32 slot, __u64 *buf)
 {
-	struct uw_state s = {
-		.pc = PT_REGS_IP(ctx),
-		.sp = PT_REGS_SP(ctx),
-		.bp = ctx->bp,
-		.slot = slot,
-		.exact = 1,
-	};
-	__u32 n;
+	__u32 zero = 0, n;
+	__u64 *z = bpf_map_lookup_elem(&uw_zero, &zero);
+	struct uw_state s = {};
+
+	if (!z)
+		return -ENOENT;
+	/* every field the steps change starts from the opaque 0 */
+	s.pc = PT_REGS_IP(ctx);
+	s.sp = PT_REGS_SP(ctx);
+	s.bp = ctx->bp;
+	s.slot = slot;
+	s.ra_at = *z;
+	s.n = *z;
+	s.exact = *z + 1;
+	s.done = *z;
+	s.fixes = *z;
+	s.miss = *z;
+	s.last = *z;
 
 	bpf_loop(LT_MAX_STACK_DEPTH + 4, uw_step, &s, 0);
 	n = s.n;

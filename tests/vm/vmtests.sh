@@ -29,7 +29,7 @@ TESTS="leaker_exact caller_frame jemalloc sigkill_cleanup threads
 timers_fentry timers_kprobe timers_tracepoint
 timers_exec_fentry timers_exec_kprobe timers_exec_tracepoint
 fp_caller_frame uretprobe_pending
-dwarf_leaker_nofp dwarf_leaker dwarf_threads"
+dwarf_leaker_nofp dwarf_leaker dwarf_threads dwarf_uretprobe_pending"
 
 LT=${LT:-/bin/leaktrace}
 T=${T:-/t}
@@ -549,6 +549,25 @@ t_dwarf_threads() {
 		"whole $r threads threads spawn_unjoined,main" || return 1
 	"$VMCHECK" whole "$r" threads threads spawn_forever,main | sed -n '2,/^threads site 2/p' |
 		grep '^    ' | sed "s/^/VMINFO $t: /"
+}
+
+# fpalloc with --stacks dwarf: start_trim runs inside fpalloc's malloc while
+# malloc's return probe is pending, so its thread's and its timer's creation
+# stacks pass through the uretprobe trampoline. The walker takes the real
+# return address from the task's return instances: both stacks are whole,
+# through malloc and fp_pending to main, and so is fp_pending's own block.
+t_dwarf_uretprobe_pending() {
+	d=$WORK/dwarf_fpalloc dir=$WORK/dwarf_fpalloc
+	trace "$d" fpalloc "" "" -v --stacks dwarf || return 1
+	why=""
+	dwarf_info "$d" || return 1
+	r=$d/lt.out
+	vmcheck_all "$d" "site $r fpalloc fp_pending 1 77" \
+		"whole $r threads fpalloc start_trim,malloc,fp_pending,run_set,main" \
+		"whole $r timers fpalloc start_trim,malloc,fp_pending,run_set,main" \
+		"whole $r memory fpalloc fp_pending,run_set,main" || return 1
+	"$VMCHECK" whole "$r" threads fpalloc start_trim,malloc,fp_pending,run_set,main |
+		sed -n '2,/^threads site 2/p' | grep '^    ' | sed "s/^/VMINFO $t: /"
 }
 
 # Not a test: what this kernel's user stacks hold at a function entry. Does
