@@ -16,10 +16,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "procmaps.h"
 
@@ -320,4 +323,28 @@ const struct map_entry *procmaps__find(const struct proc_maps *m, uint64_t addr)
 bool procmaps__is_file(const struct map_entry *e)
 {
 	return e && e->path && e->path[0] == '/';
+}
+
+int procmaps__open(int pid, const struct map_entry *e)
+{
+	char buf[PATH_MAX + 64];
+	struct stat st;
+	int fd, n;
+
+	snprintf(buf, sizeof(buf), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
+		 pid, e->start, e->end);
+	/* O_NONBLOCK: the path may have been replaced by a FIFO since. */
+	fd = open(buf, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 && !e->deleted) {
+		n = snprintf(buf, sizeof(buf), "/proc/%d/root%s", pid, e->path);
+		if (n > 0 && (size_t)n < sizeof(buf))
+			fd = open(buf, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	}
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -ENOEXEC;
+	}
+	return fd;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* /proc/PID/maps parser. Pure: parses text, no root, fuzzable. */
+/* /proc/PID/maps parser (pure: parses text, fuzzable), and the files behind the mappings. */
 #ifndef LT_PROCMAPS_H
 #define LT_PROCMAPS_H
 
@@ -28,6 +28,12 @@ struct proc_maps *procmaps__read(int pid);
 void procmaps__free(struct proc_maps *m);	/* NULL is a no-op */
 /* Entry containing ADDR, or NULL. Binary search. */
 const struct map_entry *procmaps__find(const struct proc_maps *m, uint64_t addr);
+/*
+ * Open the regular file behind mapping E of PID, read-only: through
+ * /proc/PID/map_files (deleted files, containers), else /proc/PID/root/PATH.
+ * fd, or -errno (-ENOEXEC: not a regular file).
+ */
+int procmaps__open(int pid, const struct map_entry *e);
 /* True for a mapping backed by a regular file (path starts with '/'). */
 bool procmaps__is_file(const struct map_entry *e);
 

@@ -324,31 +324,6 @@ static bool same_file(uint32_t maj1, uint32_t min1, uint64_t ino1, const char *p
 	return maj1 == maj2 && min1 == min2 && ino1 == ino2 && !strcmp(p1, p2);
 }
 
-/* Open the file behind mapping E of PID: fd, or -errno. */
-static int open_mapping(int pid, const struct map_entry *e)
-{
-	char buf[PATH_MAX + 64];
-	struct stat st;
-	int fd, n;
-
-	snprintf(buf, sizeof(buf), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
-		 pid, e->start, e->end);
-	/* O_NONBLOCK: the path may have been replaced by a FIFO since. */
-	fd = open(buf, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0 && !e->deleted) {
-		n = snprintf(buf, sizeof(buf), "/proc/%d/root%s", pid, e->path);
-		if (n > 0 && (size_t)n < sizeof(buf))
-			fd = open(buf, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	}
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -ENOEXEC;
-	}
-	return fd;
-}
-
 /*
  * Load bias and image range of the ELF file FD, mapped by E.
  * 0, -ENOEXEC (not a loadable ELF) or -ENOENT (E maps no PT_LOAD).
@@ -685,7 +660,7 @@ static int update(struct syms *s, const struct proc_maps *maps)
 		if (known)
 			continue;
 
-		fd = open_mapping(s->pid, e);
+		fd = procmaps__open(s->pid, e);
 		if (fd < 0)
 			continue;
 		c = &cands[ncands];

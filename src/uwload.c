@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +142,6 @@ static struct uw_module *module_of(struct uwload *u, int pid, const struct map_e
 {
 	uint64_t dev = makedev(e->dev_major, e->dev_minor);
 	struct uw_module *m, *nm;
-	char buf[64];
 	int fd, err;
 
 	for (int i = 0; i < u->nmods; i++) {
@@ -166,18 +163,9 @@ static struct uw_module *module_of(struct uwload *u, int pid, const struct map_e
 		return NULL;
 	u->nmods++;
 
-	snprintf(buf, sizeof(buf), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, e->start, e->end);
-	fd = open(buf, O_RDONLY | O_CLOEXEC);
+	fd = procmaps__open(pid, e);
 	if (fd < 0) {
-		char *root;
-
-		if (asprintf(&root, "/proc/%d/root%s", pid, e->path) < 0)
-			return m;
-		fd = open(root, O_RDONLY | O_CLOEXEC);
-		free(root);
-	}
-	if (fd < 0) {
-		util__log(1, "unwind: cannot open %s: %s; walked with frame pointers\n", e->path, strerror(errno));
+		util__log(1, "unwind: cannot open %s: %s; walked with frame pointers\n", e->path, strerror(-fd));
 		return m;
 	}
 	err = unwind__build(fd, &m->ut);
