@@ -12,7 +12,6 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "leaktrace.h"
-#define LT_COMMON_OWNER
 #include "common.bpf.h"
 
 struct {
@@ -151,6 +150,27 @@ static __always_inline void record(__u32 tgid, __u64 addr, __u64 size,
 	__sync_fetch_and_add(&s->total_allocs, 1);
 }
 
+/*
+ * The depth of INF once the entries of calls that returned without their
+ * return probe firing are gone: those entered below SP (the stack grows
+ * down), by a longjmp or an entry-only probe whose nested allocation never
+ * came. Each is a missed return.
+ */
+static __always_inline __u32 pop_stale(struct lt_inflight *inf, __u64 sp)
+{
+	__u32 depth = inf->depth;
+
+	if (depth > LT_INFLIGHT_DEPTH)
+		depth = 0;
+	for (int i = 0; i < LT_INFLIGHT_DEPTH; i++) {
+		if (depth == 0 || inf->ent[slot(depth - 1)].sp >= sp)
+			break;
+		depth--;
+		drop(LT_DROP_MISSED_RETURNS);
+	}
+	return depth;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(lt_alloc_entry)
 {
@@ -191,25 +211,12 @@ int BPF_KPROBE(lt_alloc_entry)
 	}
 
 	/*
-	 * An entry above our stack pointer belongs to a call that has
-	 * returned without its return probe firing (longjmp, or an entry-only
-	 * probe whose nested allocation never came): a missed return.
 	 * An entry AT our stack pointer tail-jumped here (glibc's
 	 * realloc(NULL, n) ends in `jmp malloc`): it is still in flight and
 	 * owns this call. Its return probe has already replaced [rsp] with
 	 * the uretprobe trampoline, so this call must not take a stack.
 	 */
-	depth = inf->depth;
-	if (depth > LT_INFLIGHT_DEPTH)
-		depth = 0;
-	for (int i = 0; i < LT_INFLIGHT_DEPTH; i++) {
-		if (depth == 0)
-			break;
-		if (inf->ent[slot(depth - 1)].sp >= sp)
-			break;
-		depth--;
-		drop(LT_DROP_MISSED_RETURNS);
-	}
+	depth = pop_stale(inf, sp);
 	if (depth >= LT_INFLIGHT_DEPTH) {
 		inf->depth = depth;
 		drop(LT_DROP_INFLIGHT_FULL);
@@ -261,17 +268,7 @@ int BPF_KRETPROBE(lt_alloc_return)
 	}
 
 	/* Entries deeper than ours lost their returns. */
-	depth = inf->depth;
-	if (depth > LT_INFLIGHT_DEPTH)
-		depth = 0;
-	for (int i = 0; i < LT_INFLIGHT_DEPTH; i++) {
-		if (depth == 0)
-			break;
-		if (inf->ent[slot(depth - 1)].sp >= entry_sp)
-			break;
-		depth--;
-		drop(LT_DROP_MISSED_RETURNS);
-	}
+	depth = pop_stale(inf, entry_sp);
 	if (depth == 0 || inf->ent[slot(depth - 1)].sp != entry_sp) {
 		inf->depth = depth;
 		drop(LT_DROP_UNMATCHED_RETURNS);
@@ -342,51 +339,3 @@ int BPF_KRETPROBE(lt_alloc_return)
 		record(tgid, ret, owner->size, &sk, NULL);
 	return 0;
 }
-
-/*
- * tgid -> bpf_ktime_get_ns() of its last successful exec. The old image's
- * blocks went with it and no free will ever come for them: user space
- * drops that process's records from before this time.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, 4096);
-} execs SEC(".maps");
-
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(lt_mem_exec, struct task_struct *p)
-{
-	__u32 tgid = p->tgid;
-	__u64 now = bpf_ktime_get_ns();
-
-	bpf_map_update_elem(&execs, &tgid, &now, BPF_ANY);
-	/* Its mappings are gone: frame pointers until user space loads the new ones. */
-	bpf_map_delete_elem(&uw_tgid, &tgid);
-	return 0;
-}
-
-/*
- * --follow: a traced process's fork is traced too, from its first
- * instruction (fires in the parent, before the child runs). Blocks the
- * child inherited stay the parent's: they are keyed by the parent's tgid.
- */
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(lt_follow_fork, struct task_struct *parent, struct task_struct *child)
-{
-	__u32 ptgid = parent->tgid, ctgid = child->tgid;
-	__u32 *slot;
-	__u8 one = 1;
-
-	if (ctgid == ptgid || !bpf_map_lookup_elem(&targets, &ptgid))
-		return 0;
-	bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY);
-	/* The child maps what the parent maps: it unwinds with the parent's table. */
-	slot = bpf_map_lookup_elem(&uw_tgid, &ptgid);
-	if (slot)
-		bpf_map_update_elem(&uw_tgid, &ctgid, slot, BPF_ANY);
-	return 0;
-}
-
-char LICENSE[] SEC("license") = "Dual BSD/GPL";

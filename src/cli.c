@@ -10,6 +10,7 @@
 #include <string.h>
 #include "opts.h"
 #include "version.h"
+#include "log.h"
 
 const char *argp_program_version = "leaktrace " LT_VERSION;
 const char *argp_program_bug_address = NULL;
@@ -96,7 +97,7 @@ static bool error_printed;
 static int bad_value(const char *opt, const char *arg, const char *why)
 {
 	error_printed = true;
-	fprintf(stderr, "leaktrace: invalid value '%s' for %s: %s\n", arg, opt, why);
+	lt_err("invalid value '%s' for %s: %s\n", arg, opt, why);
 	return EINVAL;
 }
 
@@ -367,7 +368,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 static int usage_error(const char *msg)
 {
-	fprintf(stderr, "leaktrace: %s (see --help)\n", msg);
+	lt_err("%s (see --help)\n", msg);
 	return 2;
 }
 
@@ -467,10 +468,10 @@ int cli__parse(int argc, char **argv, struct lt_opts *o)
 			return 2;
 		/* argp stays silent with ARGP_NO_ERRS; name the culprit ourselves. */
 		if (idx > 1 && idx <= argc)
-			fprintf(stderr, "leaktrace: unrecognized option or missing value: '%s' (see --help)\n",
+			lt_err("unrecognized option or missing value: '%s' (see --help)\n",
 				argv[idx - 1]);
 		else
-			fprintf(stderr, "leaktrace: invalid command line (see --help)\n");
+			lt_err("invalid command line (see --help)\n");
 		return 2;
 	}
 

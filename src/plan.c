@@ -15,6 +15,7 @@
 #include "plan.h"
 #include "procmaps.h"
 #include "util.h"
+#include "log.h"
 
 struct tracked {
 	const char *name;
@@ -98,7 +99,7 @@ static int add_module(struct lt_plan *p, const char *path, const char *open_path
 	}
 	ef = elf_file__open(open_path);
 	if (!ef) {
-		util__log(2, "cannot read %s (%s): %s\n", path, open_path, strerror(errno));
+		lt_info(2, "cannot read %s (%s): %s\n", path, open_path, strerror(errno));
 		return -errno;
 	}
 	nm = realloc(p->mods, (p->nmods + 1) * sizeof(*nm));
@@ -180,7 +181,7 @@ static int add_probe_at(struct lt_plan *p, const struct tracked *t, enum lt_trac
 	for (int i = 0; i < p->nprobes; i++) {
 		if (p->probes[i].mod == mod && p->probes[i].vaddr == sym.vaddr &&
 		    p->probes[i].tracker == tracker) {
-			util__log(1, "probe %s: same address as %s in %s, probed once\n",
+			lt_info(1, "probe %s: same address as %s in %s, probed once\n",
 				  t->name, p->probes[i].sym, m->path);
 			return 0;
 		}
@@ -188,17 +189,17 @@ static int add_probe_at(struct lt_plan *p, const struct tracked *t, enum lt_trac
 
 	len = elf_file__read(m->ef, sym.vaddr, code, sym.size && sym.size < sizeof(code) ? sym.size : sizeof(code));
 	if (len <= 0) {
-		util__log(1, "probe %s: cannot read its code in %s\n", t->name, m->path);
+		lt_info(1, "probe %s: cannot read its code in %s\n", t->name, m->path);
 		return len < 0 ? len : -EIO;
 	}
 	if ((t->func == LT_FN_NEW || t->func == LT_FN_DELETE) &&
 	    probe_is_tail_jump(code, len, sym.vaddr, &target)) {
-		util__log(1, "probe %s in %s: skipped, it only jumps to 0x%lx, whose probe catches it\n",
+		lt_info(1, "probe %s in %s: skipped, it only jumps to 0x%lx, whose probe catches it\n",
 			  t->name, m->path, (unsigned long)target);
 		return 0;
 	}
 	if ((t->flags & LT_PF_SKIP_GLIBC) && is_glibc(m)) {
-		util__log(1, "probe %s in %s: skipped, glibc's %s calls realloc, whose probe catches it\n",
+		lt_info(1, "probe %s in %s: skipped, glibc's %s calls realloc, whose probe catches it\n",
 			  t->name, m->path, t->name);
 		return 0;
 	}
@@ -476,7 +477,7 @@ int plan__live(int pid, const char *allocator, unsigned track, struct lt_plan *p
 		goto out;
 	}
 	err = plan_symbols(p, amod, track);
-	plan__resolve_addrs(p, pid);
+	plan__resolve_addrs(p, maps);
 out:
 	procmaps__free(maps);
 	return err;
@@ -608,10 +609,8 @@ int plan__predict(const char *exe, const char *allocator, unsigned track, struct
 	return err;
 }
 
-void plan__resolve_addrs(struct lt_plan *p, int pid)
+void plan__resolve_addrs(struct lt_plan *p, const struct proc_maps *maps)
 {
-	struct proc_maps *maps = procmaps__read(pid);
-
 	if (!maps)
 		return;
 	for (int i = 0; i < p->nprobes; i++) {
@@ -631,7 +630,6 @@ void plan__resolve_addrs(struct lt_plan *p, int pid)
 			}
 		}
 	}
-	procmaps__free(maps);
 }
 
 struct lt_probe *plan__find_same(struct lt_plan *p, const struct lt_plan *other, const struct lt_probe *pr)
@@ -748,7 +746,6 @@ void plan__free(struct lt_plan *p)
 	}
 	free(p->mods);
 	free(p->probes);
-	free(p->link_fds);
 	free(p->skipped);
 	memset(p, 0, sizeof(*p));
 }

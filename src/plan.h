@@ -3,7 +3,7 @@
  * Probe plan: which file defines each tracked function for a process (per
  * symbol, in the process's lookup order: the executable, LD_PRELOAD, then
  * DT_NEEDED breadth-first), and where in that function the probe sits.
- * No libbpf here: the tracer attaches what the plan lists.
+ * No libbpf here: src/attach.c attaches what the plan lists and holds the links.
  */
 #ifndef LT_PLAN_H
 #define LT_PLAN_H
@@ -14,7 +14,6 @@
 #include "probeoff.h"
 
 struct elf_file;
-struct bpf_link;
 
 struct lt_module {
 	char *path;		/* as the process sees it */
@@ -46,8 +45,7 @@ struct lt_probe {
 	int cur;		/* index of the offset in use */
 	uint64_t addr;		/* runtime address of the probe in the target, 0 if unknown */
 	bool attached;
-	bool shared;		/* filter mode: attached once for another target's plan */
-	struct bpf_link *lentry, *lret;	/* perf-event links (kernels without uprobe_multi) */
+	bool shared;		/* shared mode: attached once for another target's plan */
 };
 
 struct lt_plan {
@@ -58,8 +56,6 @@ struct lt_plan {
 	int nprobes;
 	char missing[256];	/* tracked functions that no module defines */
 	bool no_malloc;		/* memory was asked for, but nothing defines malloc */
-	int *link_fds;		/* uprobe_multi links */
-	int nlink_fds;
 	struct plan_file {	/* -a: files seen that define nothing tracked */
 		uint64_t dev, inode;
 	} *skipped;
@@ -80,8 +76,9 @@ int plan__live(int pid, const char *allocator, unsigned track, struct lt_plan *p
 int plan__predict(const char *exe, const char *allocator, unsigned track, struct lt_plan *p);
 /* -a: add every file in use that defines tracked functions (see plan.c). */
 int plan__system(struct lt_plan *p, unsigned track, int self);
+struct proc_maps;
 /* Runtime addresses of the probes, from the process's maps. */
-void plan__resolve_addrs(struct lt_plan *p, int pid);
+void plan__resolve_addrs(struct lt_plan *p, const struct proc_maps *maps);
 void plan__free(struct lt_plan *p);
 /* Close the plan's ELF files once its probes are attached (mods[].ef = NULL). */
 void plan__release_files(struct lt_plan *p);

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <zlib.h>
 #include "pprof.h"
-#include "sink.h"
 #include "version.h"
 
 /* Profile */
@@ -527,14 +526,10 @@ static void sample_end(struct builder *b, int pid, const char *comm, const char 
 	pb_msg(&b->samples, P_SAMPLE, &b->smp_msg);
 }
 
-struct value_type {
-	const char *type, *unit;
-};
-
-static void value_type(struct builder *b, struct pbuf *out, int field, const struct value_type *vt)
+static void value_type(struct builder *b, struct pbuf *out, int field, const char *type, const char *unit)
 {
-	pb_uint(&b->misc_msg, VT_TYPE, str_id(b, vt->type));
-	pb_uint(&b->misc_msg, VT_UNIT, str_id(b, vt->unit));
+	pb_uint(&b->misc_msg, VT_TYPE, str_id(b, type));
+	pb_uint(&b->misc_msg, VT_UNIT, str_id(b, unit));
 	pb_msg(out, field, &b->misc_msg);
 }
 
@@ -558,16 +553,8 @@ static void encode_mapping(struct builder *b, struct pbuf *out, const struct map
 	pb_msg(out, P_MAPPING, &b->misc_msg);
 }
 
-struct profile_desc {
-	const struct value_type *types;
-	int ntypes;
-	struct value_type period_type;
-	int64_t period;
-	const char *default_type;
-};
-
 /* Everything but the samples, then the samples: the whole Profile message. */
-static int finish(struct builder *b, const struct profile_desc *d, const struct lt_report *r,
+static int finish(struct builder *b, const struct lt_pprof_desc *d, const struct lt_report *r,
 		  uint8_t **buf, size_t *len)
 {
 	struct pbuf out = {};
@@ -578,8 +565,8 @@ static int finish(struct builder *b, const struct profile_desc *d, const struct 
 		 r->final ? " (final)" : "");
 	comment_id = str_id(b, comment);
 	default_id = str_id(b, d->default_type);
-	for (int i = 0; i < d->ntypes; i++)
-		value_type(b, &out, P_SAMPLE_TYPE, &d->types[i]);
+	for (int i = 0; i < d->nvalues; i++)
+		value_type(b, &out, P_SAMPLE_TYPE, d->values[i].type, d->values[i].unit);
 	pb_raw(&out, b->samples.p, b->samples.len);
 	if (b->main_map >= 0)
 		encode_mapping(b, &out, &b->map[b->main_map]);
@@ -590,8 +577,8 @@ static int finish(struct builder *b, const struct profile_desc *d, const struct 
 	pb_raw(&out, b->functions.p, b->functions.len);
 	pb_uint(&out, P_TIME_NANOS, (uint64_t)r->wall.tv_sec * 1000000000ULL + (uint64_t)r->wall.tv_nsec);
 	pb_uint(&out, P_DURATION, r->elapsed_s > 0 ? (uint64_t)(r->elapsed_s * 1e9) : 0);
-	value_type(b, &out, P_PERIOD_TYPE, &d->period_type);
-	pb_uint(&out, P_PERIOD, (uint64_t)d->period);
+	value_type(b, &out, P_PERIOD_TYPE, d->period_type, d->period_unit);
+	pb_uint(&out, P_PERIOD, d->period > 0 ? (uint64_t)d->period : 1);
 	pb_key(&out, P_COMMENT, WT_VARINT);
 	pb_varint(&out, comment_id);
 	pb_uint(&out, P_DEFAULT_TYPE, default_id);
@@ -607,10 +594,30 @@ static int finish(struct builder *b, const struct profile_desc *d, const struct 
 	return 0;
 }
 
-typedef void (*add_samples_fn)(struct builder *b, const struct lt_report *r);
+/* One sample per shown site: the values the profile names, the view's labels, then pid, comm, trend. */
+static void add_samples(struct builder *b, const struct lt_section *sec, const struct lt_pprof_desc *d)
+{
+	for (int i = 0; sec && i < sec->nsites; i++) {
+		const struct lt_site *s = &sec->sites[i];
+		struct lt_label labels[8];
+		int64_t v[MAX_VALUES];
+		int n = d->nvalues < MAX_VALUES ? d->nvalues : MAX_VALUES, nl;
 
-/* The profile D of R, with the samples ADD adds. */
-static int encode(const struct lt_report *r, const struct profile_desc *d, add_samples_fn add,
+		for (int k = 0; k < n; k++)
+			v[k] = d->values[k].v >= 0 && d->values[k].v < LT_SITE_VALUES ? s->v[d->values[k].v] : 0;
+		sample_begin(b, s->pid, s->stack, s->nstack, s->truncated, v, n);
+		nl = d->labels ? d->labels(s, labels, 8) : 0;
+		for (int k = 0; k < nl; k++) {
+			if (labels[k].str)
+				label_str(b, labels[k].key, labels[k].str);
+			else
+				label_num(b, labels[k].key, labels[k].num, labels[k].unit);
+		}
+		sample_end(b, s->pid, s->comm, trend__name(s->trend));
+	}
+}
+
+int pprof__encode(const struct lt_report *r, const struct lt_section *sec, const struct lt_pprof_desc *d,
 		  uint8_t **buf, size_t *len)
 {
 	struct builder b;
@@ -618,108 +625,18 @@ static int encode(const struct lt_report *r, const struct profile_desc *d, add_s
 
 	*buf = NULL;
 	*len = 0;
+	if (!d && sec)
+		d = sec->view->pprof;
+	if (!d)
+		return -EINVAL;
 	if (!builder_init(&b)) {
 		builder_free(&b);
 		return -ENOMEM;
 	}
-	add(&b, r);
+	add_samples(&b, sec, d);
 	err = finish(&b, d, r, buf, len);
 	builder_free(&b);
 	return err;
-}
-
-static void heap_samples(struct builder *b, const struct lt_report *r)
-{
-	for (int i = 0; r->has_mem && i < r->nsites; i++) {
-		const struct lt_mem_site *s = &r->sites[i];
-		int64_t v[2] = { s->allocs, s->bytes };
-
-		sample_begin(b, s->pid, s->stack, s->nstack, s->truncated, v, 2);
-		sample_end(b, s->pid, s->comm, trend__name(s->trend));
-	}
-}
-
-int pprof__encode_heap(const struct lt_report *r, uint8_t **buf, size_t *len)
-{
-	static const struct value_type types[] = {
-		{ "inuse_objects", "count" },
-		{ "inuse_space", "bytes" },
-	};
-	static const struct profile_desc desc = {
-		.types = types,
-		.ntypes = 2,
-		.period_type = { "space", "bytes" },
-		.period = 1,
-		.default_type = "inuse_space",
-	};
-
-	return encode(r, &desc, heap_samples, buf, len);
-}
-
-static void thread_samples(struct builder *b, const struct lt_report *r)
-{
-	for (int i = 0; r->has_threads && i < r->ntsites; i++) {
-		const struct lt_thread_site *s = &r->tsites[i];
-		int64_t v[4] = { (int64_t)s->live + s->exited_unjoined, s->live, s->exited_unjoined,
-				 (int64_t)s->stack_bytes };
-
-		sample_begin(b, s->pid, s->stack, s->nstack, s->truncated, v, 4);
-		if (s->start_routine)
-			label_str(b, "start_routine", s->start_routine);
-		if (s->libc_internal)
-			label_str(b, "libc_internal", "true");
-		sample_end(b, s->pid, s->comm, trend__name(s->trend));
-	}
-}
-
-int pprof__encode_threads(const struct lt_report *r, uint8_t **buf, size_t *len)
-{
-	static const struct value_type types[] = {
-		{ "threads", "count" },
-		{ "live", "count" },
-		{ "exited_unjoined", "count" },
-		{ "stack_reservation", "bytes" },
-	};
-	static const struct profile_desc desc = {
-		.types = types,
-		.ntypes = 4,
-		.period_type = { "threads", "count" },
-		.period = 1,
-		.default_type = "threads",
-	};
-
-	return encode(r, &desc, thread_samples, buf, len);
-}
-
-static void timer_samples(struct builder *b, const struct lt_report *r)
-{
-	for (int i = 0; r->has_timers && i < r->nmsites; i++) {
-		const struct lt_timer_site *s = &r->msites[i];
-		int64_t v[2] = { s->open, s->periodic };
-
-		sample_begin(b, s->pid, s->stack, s->nstack, s->truncated, v, 2);
-		if (s->kind)
-			label_str(b, "kind", s->kind);
-		label_num(b, "interval_ns", (int64_t)s->interval_ns, "nanoseconds");
-		sample_end(b, s->pid, s->comm, trend__name(s->trend));
-	}
-}
-
-int pprof__encode_timers(const struct lt_report *r, uint8_t **buf, size_t *len)
-{
-	static const struct value_type types[] = {
-		{ "open", "count" },
-		{ "periodic", "count" },
-	};
-	static const struct profile_desc desc = {
-		.types = types,
-		.ntypes = 2,
-		.period_type = { "timers", "count" },
-		.period = 1,
-		.default_type = "open",
-	};
-
-	return encode(r, &desc, timer_samples, buf, len);
 }
 
 int pprof__gzip(FILE *f, const uint8_t *buf, size_t len)
@@ -750,15 +667,14 @@ int pprof__gzip(FILE *f, const uint8_t *buf, size_t len)
 	return ferror(f) ? -EIO : 0;
 }
 
-typedef int (*encode_fn)(const struct lt_report *r, uint8_t **buf, size_t *len);
-
-static int write_gz(FILE *f, const struct lt_report *r, encode_fn enc)
+int pprof__write_section(FILE *f, const struct lt_report *r, const struct lt_section *sec,
+			 const struct lt_pprof_desc *d)
 {
 	uint8_t *buf;
 	size_t len;
 	int err;
 
-	err = enc(r, &buf, &len);
+	err = pprof__encode(r, sec, d, &buf, &len);
 	if (err)
 		return err;
 	err = pprof__gzip(f, buf, len);
@@ -766,19 +682,22 @@ static int write_gz(FILE *f, const struct lt_report *r, encode_fn enc)
 	return err;
 }
 
+const struct lt_section *pprof__main_section(const struct lt_report *r)
+{
+	for (int i = 0; i < r->nsecs; i++)
+		if (r->secs[i].view->pprof && !r->secs[i].view->pprof->sibling)
+			return &r->secs[i];
+	return NULL;
+}
+
 int pprof__write(FILE *f, const struct lt_report *r)
 {
-	return write_gz(f, r, pprof__encode_heap);
-}
+	const struct lt_section *sec = pprof__main_section(r);
 
-int pprof__write_threads(FILE *f, const struct lt_report *r)
-{
-	return write_gz(f, r, pprof__encode_threads);
-}
-
-int pprof__write_timers(FILE *f, const struct lt_report *r)
-{
-	return write_gz(f, r, pprof__encode_timers);
+	for (int i = 0; !sec && i < r->nsecs; i++)
+		if (r->secs[i].view->pprof)
+			sec = &r->secs[i];
+	return sec ? pprof__write_section(f, r, sec, NULL) : -ENOENT;
 }
 
 int pprof__sibling(const char *path, const char *kind, char *out, size_t len)
@@ -791,37 +710,4 @@ int pprof__sibling(const char *path, const char *kind, char *out, size_t len)
 		n -= e;
 	k = snprintf(out, len, "%.*s.%s%s", (int)n, path, kind, ext);
 	return k < 0 || (size_t)k >= len ? -ENAMETOOLONG : 0;
-}
-
-/* Replace the KIND sibling of PATH with what WRITE writes. 0 or -errno, printed. */
-static int write_sibling(const char *path, const char *kind, report_writer write,
-			 const struct lt_report *r)
-{
-	char sib[PATH_MAX];
-
-	if (pprof__sibling(path, kind, sib, sizeof(sib))) {
-		fprintf(stderr, "leaktrace: file name too long: the %s profile beside %s\n", kind, path);
-		return -ENAMETOOLONG;
-	}
-	return sink__replace(sib, write, r);
-}
-
-int pprof__write_files(const char *path, const struct lt_report *r)
-{
-	int err = 0, e;
-
-	/* a section that is off has no file: none is created, an old one is left alone */
-	if (r->has_mem)
-		err = sink__replace(path, pprof__write, r);
-	if (r->has_threads) {
-		e = write_sibling(path, "threads", pprof__write_threads, r);
-		if (e && !err)
-			err = e;
-	}
-	if (r->has_timers) {
-		e = write_sibling(path, "timers", pprof__write_timers, r);
-		if (e && !err)
-			err = e;
-	}
-	return err;
 }

@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The report model: what one report says, independent of BPF and of the
- * output format. Built by the tracer, written by output.c.
+ * output format. A report is a list of sections, one per tracker that is
+ * on, in the order of the tracker table (src/trackers.c). A section is a
+ * list of generic sites; its view (struct lt_view, one per tracker, in
+ * src/view_*.c) says what the site's values mean and how each format
+ * writes them. The writers (src/output.c, src/pprof.c) are written once,
+ * for every view. See docs/design.md, "Report model".
+ *
+ * Pure: no libbpf, no I/O but the writers'. Unit tests build reports by
+ * hand.
  */
 #ifndef LT_REPORT_H
 #define LT_REPORT_H
@@ -10,7 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
-#include "leaktrace.h"
+#include "leaktrace.h"	/* LT_DROP__MAX */
 #include "opts.h"
 
 struct lt_frame {
@@ -20,70 +28,131 @@ struct lt_frame {
 	char *file;		/* NULL if unknown */
 	int line;		/* 0 if unknown */
 	char *module;
-	uint64_t module_off;
+	uint64_t module_off;	/* file-relative address in module */
 	bool inlined;
 	char *build_id;		/* module's GNU build-id as lowercase hex; NULL if unknown */
 };
 
 enum lt_trend { LT_TREND_NEW, LT_TREND_GROWING, LT_TREND_STABLE, LT_TREND_SHRINKING };
 
-struct lt_mem_site {
-	struct lt_site_key key;	/* BPF site key, for the collector */
+#define LT_SITE_VALUES	4
+
+/*
+ * A site's identity, for trends and the last tie-break of a sort: the
+ * process, and what the tracker keys its sites by (for the BPF trackers,
+ * a hash of the creation stack and the caller's address).
+ */
+struct lt_site_id {
+	uint32_t tgid;
+	int32_t err;		/* BPF trackers: 0, or -errno when the stack could not be taken */
+	uint64_t stack;
+	uint64_t caller;
+};
+
+/* One count of a breakdown (goroutine states, fd kinds). */
+struct lt_count {
+	char *name;
+	int64_t n;
+};
+
+/*
+ * A site: where the things a tracker counts were made. v[] is what the
+ * view says it is (memory: bytes, allocations); v[0] is the amount that
+ * trends, deltas and the default sort follow.
+ */
+struct lt_site {
 	int pid;
 	char comm[16];
-	int64_t bytes;
-	int64_t allocs;
-	int64_t delta_bytes;
+	int64_t v[LT_SITE_VALUES];
+	int64_t delta;		/* change of v[0] since the last report */
+	double rate;		/* v[0] per second over the trend window (least squares) */
 	double oldest_age_s;	/* < 0: unknown */
-	double rate;		/* bytes per second over the trend window (least squares) */
 	enum lt_trend trend;
-	struct lt_frame *stack;
+	char *label;		/* view-defined string (start routine, kind); owned, may be NULL */
+	uint64_t num;		/* view-defined number (a timer's interval) */
+	int64_t num2;		/* view-defined number (unread expirations; -1: unknown) */
+	uint32_t flags;		/* view-defined bits */
+	struct lt_count *counts;	/* view-defined breakdown; owned */
+	int ncounts;
+	struct lt_frame *stack;	/* innermost first */
 	int nstack;
-	bool truncated;
-	bool before_start;	/* first block made before the executable's entry point ran */
+	bool truncated;		/* the walk stopped before the stack's root */
+
+	/* the collector's, never written out */
+	struct lt_site_id id;
+	uint64_t oldest_ns;	/* bpf_ktime_get_ns() of the oldest thing; 0: unknown */
+	uint64_t addr;		/* tracker-defined (a thread's start routine, a timer's kind) */
+	bool before_start;	/* made before the executable's entry point ran (-c) */
 };
 
-struct lt_thread_site {
-	struct lt_site_key key;
-	int pid;
-	char comm[16];
-	int live;
-	int exited_unjoined;
-	int delta;		/* change of live + exited_unjoined since the last report */
-	double oldest_age_s;
-	uint64_t start_addr;	/* the start routine's address in the process */
-	char *start_routine;	/* symbolized; NULL if unknown */
-	uint64_t stack_bytes;	/* estimated stack reservation of these threads */
-	enum lt_trend trend;
-	struct lt_frame *stack;
-	int nstack;
-	bool truncated;
-	bool libc_internal;	/* created by libc itself (timer helper, aio, getaddrinfo_a) */
-};
-
-struct lt_timer_site {
-	struct lt_site_key key;
-	int pid;
-	char comm[16];
-	const char *kind;	/* "timerfd" or "posix" (static string) */
-	int open;
-	int periodic;		/* how many of them re-arm themselves */
-	int delta;		/* change of open since the last report */
-	uint64_t interval_ns;	/* of the periodic ones (the first seen); 0 if none */
-	int64_t expirations;	/* timerfd ticks not yet read, from /proc fdinfo; -1 unknown */
-	double oldest_age_s;
-	enum lt_trend trend;
-	struct lt_frame *stack;
-	int nstack;
-	bool truncated;
-};
-
-/* -a: a process's memory totals, for the top-processes list. */
+/* -a: a process's totals in a section that is grouped by process. */
 struct lt_proc {
 	int pid;
 	char comm[16];
-	int64_t bytes, allocs, delta_bytes;
+	int64_t v[LT_SITE_VALUES];
+	int64_t delta;
 	int nsites;		/* its sites in the report (after -T) */
+};
+
+struct lt_section;
+struct lt_report;
+
+/* A pprof label of a sample: a string, or a number with an optional unit. */
+struct lt_label {
+	const char *key;
+	const char *str;	/* NULL: a number */
+	int64_t num;
+	const char *unit;
+};
+
+/* A pprof profile of a section's sites. */
+struct lt_pprof_desc {
+	const char *sibling;	/* NULL: the file -o names; else "heap.SIBLING.pb.gz" beside it */
+	struct { const char *type, *unit; int v; } values[LT_SITE_VALUES];	/* v: index into site v[] */
+	int nvalues;
+	const char *period_type, *period_unit;
+	int64_t period;		/* 0: 1 */
+	const char *default_type;
+	/* the view's own labels of a site (pid, comm and trend are added for every site) */
+	int (*labels)(const struct lt_site *s, struct lt_label *out, int max);
+};
+
+/*
+ * What a tracker's section looks like. The text and JSON callbacks write
+ * only what is the view's own; the writers add the rest (the frames, pid,
+ * comm, trend, truncated, sites_total).
+ */
+struct lt_view {
+	const char *key;		/* the JSON key ("memory") */
+	/* sorting: --sort (size, growth, age) applies, or by v[0..nsort) only */
+	bool by_sort_key;
+	int nsort;			/* values compared before pid and caller */
+	bool drop_empty;		/* leave out sites whose v[0] and v[1] are <= 0 */
+	/* text: the section's headline; a site's line (without its frames) */
+	void (*text_head)(FILE *f, const struct lt_report *r, const struct lt_section *s);
+	void (*text_site)(FILE *f, const struct lt_section *s, const struct lt_site *site, int i);
+	/* -a: the line introducing a process's sites, and a process in "processes" */
+	void (*text_proc)(FILE *f, const struct lt_proc *p, int i, int n);
+	void (*json_proc)(FILE *f, const struct lt_proc *p);
+	/* JSON: fields of the section object before "sites_total", and of a site before "trend" */
+	void (*json_head)(FILE *f, const struct lt_section *s);
+	void (*json_site)(FILE *f, const struct lt_site *site);
+	/* folded: which value a line carries (-1: the view has no folded lines) */
+	int folded_value;
+	const struct lt_pprof_desc *pprof;	/* NULL: no profile */
+};
+
+struct lt_section {
+	const struct lt_view *view;
+	struct lt_site *sites;	/* sorted, top-N applied */
+	int nsites;
+	int nsites_total;	/* before top-N */
+	int64_t tot[LT_SITE_VALUES];	/* sums of v[] over every site, top-N or not */
+	int64_t delta;		/* change of tot[0] since the last report */
+	int64_t extra[4];	/* view-defined totals (threads: running in all, pre-existing) */
+	const char *note;	/* view-defined (timers: how closes are seen); static */
+	struct lt_proc *procs;	/* -a: top processes, by growth; NULL otherwise */
+	int nprocs, nprocs_total;
 };
 
 struct lt_target {
@@ -99,52 +168,49 @@ struct lt_report {
 	struct timespec wall;	/* CLOCK_REALTIME at the report */
 	struct lt_target *targets;
 	int ntargets;
+	bool system_wide;
 
-	bool has_mem;
-	int64_t mem_bytes, mem_allocs, mem_delta_bytes;
-	struct lt_mem_site *sites;	/* sorted, top-N applied */
-	int nsites;
-	int nsites_total;		/* before top-N */
-
-	struct lt_proc *procs;		/* -a: top processes by growth; NULL otherwise */
-	int nprocs, nprocs_total;
-
-	bool has_threads;
-	int threads_live, threads_exited_unjoined;
-	int threads_total_live;		/* every thread of the targets, from /proc */
-	int threads_preexisting;	/* existed before the attach: not attributed */
-	struct lt_thread_site *tsites;	/* sorted by count, top-N applied */
-	int ntsites, ntsites_total;
-
-	bool has_timers;
-	int timers_open;
-	struct lt_timer_site *msites;	/* sorted by count, top-N applied */
-	int nmsites, nmsites_total;
+	struct lt_section *secs;	/* one per tracker that is on, in tracker-table order */
+	int nsecs;
 
 	/* what leaktrace's own maps hold now (allocations, sites, stacks) */
 	int64_t map_allocs, map_sites, map_stacks;
-	bool system_wide;
-
 	uint64_t drops[LT_DROP__MAX];
 	const char *hooks;		/* short description of the hooks in use */
 };
 
-/* Free the sites of every section (not r->targets). */
+/* The section with VIEW, or NULL when that tracker is off. */
+struct lt_section *report__section(const struct lt_report *r, const struct lt_view *view);
+/* Append a section for VIEW. NULL on ENOMEM. */
+struct lt_section *report__add_section(struct lt_report *r, const struct lt_view *view);
+/* Room for N sites in SEC (zeroed; nsites = nsites_total = N). 0 or -ENOMEM. */
+int section__alloc_sites(struct lt_section *sec, int n);
+/* Free every section and its sites (not r->targets). */
 void report__free_sites(struct lt_report *r);
 void report__free_frames(struct lt_frame *st, int n);
-void report__sort_threads(struct lt_thread_site *sites, int n);
-void report__sort_timers(struct lt_timer_site *sites, int n);
-
-/* Sort sites by KEY, most significant first. */
-void report__sort(struct lt_mem_site *sites, int n, enum lt_sort key);
+void site__free(struct lt_site *s);
+/* Sort SEC's sites as its view says, KEY where --sort applies; most significant first. */
+void section__sort(struct lt_section *sec, enum lt_sort key);
+/* Does any site of the report (top-N or not) grow? */
+bool report__any_growing(const struct lt_report *r);
 
 /* Writers. Return 0 or -errno. */
 int output__text(FILE *f, const struct lt_report *r);
 int output__json(FILE *f, const struct lt_report *r);
-/* Folded stacks (flamegraph.pl, speedscope): "comm;outer;...;inner bytes" per site. */
+/*
+ * Folded stacks (flamegraph.pl, speedscope): "comm;outer;...;inner VALUE"
+ * per site of SEC (NULL: the first section that has folded lines).
+ */
 int output__folded(FILE *f, const struct lt_report *r);
+int output__folded_section(FILE *f, const struct lt_report *r, const struct lt_section *sec);
 
 const char *trend__name(enum lt_trend t);
 const char *drop__name(int idx);
+
+/* Helpers for the views' writers. */
+void fmt_bytes(char *buf, size_t len, int64_t b);	/* "1.2 MiB" */
+void json_str(FILE *f, const char *s);			/* a JSON string, or null */
+void json_num(FILE *f, double v);			/* %.3f */
+void json_age(FILE *f, double age_s);			/* a number, or null when < 0 */
 
 #endif /* LT_REPORT_H */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "pprof.h"
 #include "sink.h"
+#include "log.h"
 
 report_writer sink__writer(enum lt_format fmt)
 {
@@ -69,7 +70,7 @@ static bool ours(const struct stat *st)
 
 static void refuse(const char *path)
 {
-	fprintf(stderr, "leaktrace: refusing to write %s: not a regular file owned by you\n", path);
+	lt_err("refusing to write %s: not a regular file owned by you\n", path);
 }
 
 FILE *sink__open(const char *path)
@@ -83,7 +84,7 @@ FILE *sink__open(const char *path)
 		if (errno == ELOOP)
 			refuse(path);
 		else
-			fprintf(stderr, "leaktrace: cannot open %s for writing: %s\n", path, strerror(errno));
+			lt_err("cannot open %s for writing: %s\n", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) || !ours(&st)) {
@@ -92,13 +93,13 @@ FILE *sink__open(const char *path)
 		return NULL;
 	}
 	if (ftruncate(fd, 0)) {
-		fprintf(stderr, "leaktrace: cannot truncate %s: %s\n", path, strerror(errno));
+		lt_err("cannot truncate %s: %s\n", path, strerror(errno));
 		close(fd);
 		return NULL;
 	}
 	f = fdopen(fd, "w");
 	if (!f) {
-		fprintf(stderr, "leaktrace: cannot open %s for writing: %s\n", path, strerror(errno));
+		lt_err("cannot open %s for writing: %s\n", path, strerror(errno));
 		close(fd);
 		return NULL;
 	}
@@ -133,7 +134,7 @@ int sink__check(const char *tmpl)
 
 	err = sink__expand(tmpl, 1, path, sizeof(path));
 	if (err) {
-		fprintf(stderr, "leaktrace: file name too long: %s\n", tmpl);
+		lt_err("file name too long: %s\n", tmpl);
 		return err;
 	}
 	dir = dir_of(path, dbuf, sizeof(dbuf));
@@ -144,7 +145,7 @@ int sink__check(const char *tmpl)
 	else if (access(dir, W_OK | X_OK))
 		err = -errno;
 	if (err) {
-		fprintf(stderr, "leaktrace: cannot write files in %s: %s\n", dir, strerror(-err));
+		lt_err("cannot write files in %s: %s\n", dir, strerror(-err));
 		return err;
 	}
 	if (lstat(path, &st) == 0 && !ours(&st)) {
@@ -154,7 +155,7 @@ int sink__check(const char *tmpl)
 	return 0;
 }
 
-int sink__replace(const char *path, report_writer write, const struct lt_report *r)
+int sink__replace_with(const char *path, sink_fn write, const void *arg)
 {
 	size_t n = strlen(path);
 	char *tmp = malloc(n + 16);
@@ -173,7 +174,7 @@ int sink__replace(const char *path, report_writer write, const struct lt_report 
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
-		fprintf(stderr, "leaktrace: cannot write %s: %s\n", path, strerror(-err));
+		lt_err("cannot write %s: %s\n", path, strerror(-err));
 		free(tmp);
 		return err;
 	}
@@ -182,7 +183,7 @@ int sink__replace(const char *path, report_writer write, const struct lt_report 
 		close(fd);
 		goto fail;
 	}
-	err = write(f, r);
+	err = write(f, arg);
 	if (!err && fflush(f))
 		err = -errno;
 	if (fclose(f) && !err)
@@ -196,9 +197,106 @@ int sink__replace(const char *path, report_writer write, const struct lt_report 
 	free(tmp);
 	return 0;
 fail:
-	fprintf(stderr, "leaktrace: cannot write %s: %s\n", path, strerror(-err));
+	lt_err("cannot write %s: %s\n", path, strerror(-err));
 	unlink(tmp);
 	free(tmp);
+	return err;
+}
+
+struct report_arg {
+	report_writer write;
+	const struct lt_report *r;
+};
+
+static int write_report(FILE *f, const void *arg)
+{
+	const struct report_arg *a = arg;
+
+	return a->write(f, a->r);
+}
+
+int sink__replace(const char *path, report_writer write, const struct lt_report *r)
+{
+	struct report_arg a = { write, r };
+
+	return sink__replace_with(path, write_report, &a);
+}
+
+int sink__sibling(const char *path, const char *kind, const char *ext, char *out, size_t len)
+{
+	size_t n = strlen(path), e = strlen(ext);
+	int k;
+
+	if (n >= e && strcmp(path + n - e, ext) == 0)
+		n -= e;
+	k = snprintf(out, len, "%.*s.%s%s", (int)n, path, kind, ext);
+	return k < 0 || (size_t)k >= len ? -ENAMETOOLONG : 0;
+}
+
+struct section_arg {
+	const struct lt_report *r;
+	const struct lt_section *sec;
+	enum lt_format fmt;
+};
+
+static int write_section(FILE *f, const void *arg)
+{
+	const struct section_arg *a = arg;
+
+	if (a->fmt == LT_FMT_PPROF)
+		return pprof__write_section(f, a->r, a->sec, NULL);
+	return output__folded_section(f, a->r, a->sec);
+}
+
+/* Does SEC have a file of its own in FMT (pprof, folded), and what is its sibling kind (NULL: the main file)? */
+static bool section_file(const struct lt_view *v, enum lt_format fmt, const char **kind)
+{
+	if (fmt == LT_FMT_PPROF) {
+		*kind = v->pprof ? v->pprof->sibling : NULL;
+		return v->pprof != NULL;
+	}
+	*kind = v->key;
+	return v->folded_value >= 0;
+}
+
+static const char *section_ext(enum lt_format fmt)
+{
+	return fmt == LT_FMT_PPROF ? ".pb.gz" : ".folded";
+}
+
+/*
+ * Folded and pprof files: the first section of FMT to PATH (pprof: the
+ * memory section), every other to its sibling. A section that is off has no
+ * file: none is created, an old one is left alone. One file that fails does
+ * not stop the others. 0 or the first -errno, each failure printed.
+ */
+int sink__write_sections(const char *path, enum lt_format fmt, const struct lt_report *r)
+{
+	bool main_done = false;
+	int err = 0;
+
+	for (int i = 0; i < r->nsecs; i++) {
+		struct section_arg a = { r, &r->secs[i], fmt };
+		char sib[PATH_MAX];
+		const char *kind;
+		int e;
+
+		if (!section_file(r->secs[i].view, fmt, &kind))
+			continue;
+		if (fmt == LT_FMT_FOLDED && !main_done)
+			kind = NULL;
+		if (!kind) {
+			main_done = true;
+			e = sink__replace_with(path, write_section, &a);
+		} else if (sink__sibling(path, kind, section_ext(fmt), sib, sizeof(sib))) {
+			lt_err("file name too long: the %s profile beside %s\n", kind, path);
+			e = -ENAMETOOLONG;
+		} else {
+			e = sink__replace_with(sib, write_section, &a);
+		}
+		if (e && !err)
+			err = e;
+	}
 	return err;
 }
 
@@ -213,22 +311,25 @@ struct sinks {
 	int n;
 };
 
-/* The threads and timers profiles beside pprof template TMPL, for the trackers in TRACK. */
-static int check_siblings(const char *tmpl, unsigned int track)
+/* The sibling files beside TMPL (pprof, folded) of the sections of VIEWS. */
+static int check_siblings(const char *tmpl, enum lt_format fmt, const struct lt_view *const *views, int nviews)
 {
-	static const struct { unsigned int bit; const char *kind; } sib[] = {
-		{ LT_TRACK_THREADS, "threads" },
-		{ LT_TRACK_TIMERS, "timers" },
-	};
+	bool main_seen = false;
 	char path[PATH_MAX];
+	const char *kind;
 	int err;
 
-	for (size_t i = 0; i < sizeof(sib) / sizeof(sib[0]); i++) {
-		if (!(track & sib[i].bit))
+	for (int i = 0; i < nviews; i++) {
+		if (!section_file(views[i], fmt, &kind))
 			continue;
-		if (pprof__sibling(tmpl, sib[i].kind, path, sizeof(path))) {
-			fprintf(stderr, "leaktrace: file name too long: the %s profile beside %s\n",
-				sib[i].kind, tmpl);
+		if (fmt == LT_FMT_FOLDED && !main_seen)
+			kind = NULL;
+		if (!kind) {
+			main_seen = true;
+			continue;
+		}
+		if (sink__sibling(tmpl, kind, section_ext(fmt), path, sizeof(path))) {
+			lt_err("file name too long: the %s profile beside %s\n", kind, tmpl);
 			return -ENAMETOOLONG;
 		}
 		err = sink__check(path);
@@ -238,12 +339,12 @@ static int check_siblings(const char *tmpl, unsigned int track)
 	return 0;
 }
 
-struct sinks *sinks__open(const struct lt_opts *o)
+struct sinks *sinks__open(const struct lt_opts *o, const struct lt_view *const *views, int nviews)
 {
 	struct sinks *ss = calloc(1, sizeof(*ss));
 
 	if (!ss) {
-		fprintf(stderr, "leaktrace: out of memory\n");
+		lt_err("out of memory\n");
 		return NULL;
 	}
 	for (int i = 0; i < o->nouts; i++) {
@@ -259,7 +360,8 @@ struct sinks *sinks__open(const struct lt_opts *o)
 			if (!s->f)
 				goto fail;
 		} else if (sink__check(s->path) ||
-			   (s->format == LT_FMT_PPROF && check_siblings(s->path, o->track))) {
+			   ((s->format == LT_FMT_PPROF || s->format == LT_FMT_FOLDED) &&
+			    check_siblings(s->path, s->format, views, nviews))) {
 			goto fail;
 		}
 	}
@@ -281,15 +383,15 @@ int sinks__emit(struct sinks *ss, const struct lt_report *r)
 		if (s->f) {
 			err = sink__writer(s->format)(s->f, r);
 			if (err)
-				fprintf(stderr, "leaktrace: cannot write the %s report to %s: %s\n",
+				lt_err("cannot write the %s report to %s: %s\n",
 					sink__format_name(s->format), s->path ? s->path : "stdout",
 					strerror(-err));
 		} else {
 			err = sink__expand(s->path, r->number, path, sizeof(path));
 			if (err)
-				fprintf(stderr, "leaktrace: file name too long: %s\n", s->path);
-			else if (s->format == LT_FMT_PPROF)
-				err = pprof__write_files(path, r);
+				lt_err("file name too long: %s\n", s->path);
+			else if (s->format == LT_FMT_PPROF || s->format == LT_FMT_FOLDED)
+				err = sink__write_sections(path, s->format, r);
 			else
 				err = sink__replace(path, sink__writer(s->format), r);
 		}

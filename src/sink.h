@@ -38,6 +38,24 @@ FILE *sink__open(const char *path);
  * must be a regular file owned by the caller. 0 or -errno, one line printed.
  */
 int sink__replace(const char *path, report_writer write, const struct lt_report *r);
+typedef int (*sink_fn)(FILE *f, const void *arg);
+int sink__replace_with(const char *path, sink_fn write, const void *arg);
+
+/*
+ * Name of the KIND file beside PATH: PATH without a trailing EXT, then
+ * ".KIND" EXT. 0, or -ENAMETOOLONG when it does not fit in LEN.
+ */
+int sink__sibling(const char *path, const char *kind, const char *ext, char *out, size_t len);
+
+/*
+ * pprof and folded files (FMT): the first section to PATH (pprof: the
+ * memory profile), every other section that has one to its sibling
+ * ("heap.pb.gz" -> "heap.threads.pb.gz", "x.folded" -> "x.goroutines.folded").
+ * A section that is off gets no file. Every file is replaced whole, never
+ * seen half-written; one that fails does not stop the others. 0 or the
+ * first -errno (each failure printed).
+ */
+int sink__write_sections(const char *path, enum lt_format fmt, const struct lt_report *r);
 
 /*
  * Can PATH (a template: checked for report 1) be replaced later? Its
@@ -48,8 +66,11 @@ int sink__check(const char *tmpl);
 
 struct sinks;
 
-/* Open every output of O (streams opened, the rest checked). NULL, one line printed. */
-struct sinks *sinks__open(const struct lt_opts *o);
+/*
+ * Open every output of O (streams opened, the rest checked, pprof and
+ * folded siblings of the sections of VIEWS too). NULL, one line printed.
+ */
+struct sinks *sinks__open(const struct lt_opts *o, const struct lt_view *const *views, int nviews);
 /* Write R to every output. 0, or the first -errno (each failure printed). */
 int sinks__emit(struct sinks *s, const struct lt_report *r);
 void sinks__close(struct sinks *s);	/* NULL is a no-op */

@@ -52,6 +52,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "procimg.h"
 #include "procmaps.h"
 #include "syms.h"
 
@@ -65,9 +66,7 @@ extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *st
 
 /* One loaded ELF image: which file, where. */
 struct image {
-	const char *path;	/* interned, as in maps (also the Dwfl module name) */
-	uint32_t dev_major, dev_minor;
-	uint64_t inode;
+	struct file_id id;	/* path interned, as in maps (also the Dwfl module name) */
 	uint64_t bias;
 	uint64_t low, high;	/* [low, high) spanned by its PT_LOADs */
 	int nsegs;		/* -1: too many PT_LOADs to keep */
@@ -145,9 +144,7 @@ struct syms {
 
 	/* main executable and dynamic loader, as (dev, inode, path) */
 	bool have_exe, have_interp;
-	const char *exe_path, *interp_path;
-	uint32_t exe_major, exe_minor, interp_major, interp_minor;
-	uint64_t exe_inode, interp_inode;
+	struct file_id exe, interp;	/* paths interned */
 };
 
 /* ------------------------------------------------------------------ */
@@ -318,12 +315,6 @@ static struct syms_mod *mod_at(struct syms *s, uint64_t addr)
 	return s->dwfl ? mod_of(dwfl_addrmodule(s->dwfl, addr)) : NULL;
 }
 
-static bool same_file(uint32_t maj1, uint32_t min1, uint64_t ino1, const char *p1,
-		      uint32_t maj2, uint32_t min2, uint64_t ino2, const char *p2)
-{
-	return maj1 == maj2 && min1 == min2 && ino1 == ino2 && !strcmp(p1, p2);
-}
-
 /*
  * Load bias and image range of the ELF file FD, mapped by E.
  * 0, -ENOEXEC (not a loadable ELF) or -ENOENT (E maps no PT_LOAD).
@@ -443,8 +434,8 @@ static const char *mod_ident(struct syms *s, Dwfl_Module *dm, const struct cand 
 		for (int i = 0; i < len; i++)
 			p += sprintf(p, "%02x", bits[i]);
 	} else {
-		if (asprintf(&buf, "file:%u:%u:%" PRIu64 ":%s", c->img.dev_major,
-			     c->img.dev_minor, c->img.inode, c->img.path) < 0)
+		if (asprintf(&buf, "file:%u:%u:%" PRIu64 ":%s", c->img.id.dev_major,
+			     c->img.id.dev_minor, c->img.id.inode, c->img.id.path) < 0)
 			return NULL;
 	}
 	ret = intern(s, buf);
@@ -459,9 +450,9 @@ static const char *mod_ident(struct syms *s, Dwfl_Module *dm, const struct cand 
  */
 static bool in_image(const struct map_entry *e, const struct image *img)
 {
-	if (e->start < img->low || e->end > img->high ||
-	    !same_file(e->dev_major, e->dev_minor, e->inode, e->path,
-		       img->dev_major, img->dev_minor, img->inode, img->path))
+	struct file_id id = procimg__file_id(e);
+
+	if (e->start < img->low || e->end > img->high || !file_id__same(&id, &img->id))
 		return false;
 	if (img->nsegs < 0)
 		return true;
@@ -546,11 +537,9 @@ static void find_exe_interp(struct syms *s, const struct proc_maps *maps)
 				if (procmaps__is_file(e) && e->inode == st.st_ino &&
 				    e->dev_major == major(st.st_dev) &&
 				    e->dev_minor == minor(st.st_dev)) {
-					s->exe_path = intern(s, e->path);
-					s->exe_major = e->dev_major;
-					s->exe_minor = e->dev_minor;
-					s->exe_inode = e->inode;
-					s->have_exe = s->exe_path != NULL;
+					s->exe = procimg__file_id(e);
+					s->exe.path = intern(s, e->path);
+					s->have_exe = s->exe.path != NULL;
 				}
 			}
 		}
@@ -563,11 +552,9 @@ static void find_exe_interp(struct syms *s, const struct proc_maps *maps)
 			for (int i = 0; i < maps->n && !s->have_exe; i++) {
 				e = &maps->e[i];
 				if (procmaps__is_file(e) && !strcmp(e->path, link)) {
-					s->exe_path = intern(s, e->path);
-					s->exe_major = e->dev_major;
-					s->exe_minor = e->dev_minor;
-					s->exe_inode = e->inode;
-					s->have_exe = s->exe_path != NULL;
+					s->exe = procimg__file_id(e);
+					s->exe.path = intern(s, e->path);
+					s->have_exe = s->exe.path != NULL;
 				}
 			}
 		}
@@ -576,8 +563,7 @@ static void find_exe_interp(struct syms *s, const struct proc_maps *maps)
 		struct syms_mod *m = s->mods[i];
 
 		m->is_exe = s->have_exe &&
-			    same_file(m->img.dev_major, m->img.dev_minor, m->img.inode, m->img.path,
-				      s->exe_major, s->exe_minor, s->exe_inode, s->exe_path);
+			    file_id__same(&m->img.id, &s->exe);
 		if (m->is_exe && !exe)
 			exe = m;
 	}
@@ -604,20 +590,16 @@ static void find_exe_interp(struct syms *s, const struct proc_maps *maps)
 			}
 		}
 		if (e) {
-			s->interp_path = intern(s, e->path);
-			s->interp_major = e->dev_major;
-			s->interp_minor = e->dev_minor;
-			s->interp_inode = e->inode;
-			s->have_interp = s->interp_path != NULL;
+			s->interp = procimg__file_id(e);
+			s->interp.path = intern(s, e->path);
+			s->have_interp = s->interp.path != NULL;
 		}
 	}
 	for (int i = 0; i < s->nmods; i++) {
 		struct syms_mod *m = s->mods[i];
 
 		m->is_interp = s->have_interp &&
-			       same_file(m->img.dev_major, m->img.dev_minor, m->img.inode, m->img.path,
-					 s->interp_major, s->interp_minor, s->interp_inode,
-					 s->interp_path);
+			       file_id__same(&m->img.id, &s->interp);
 	}
 }
 
@@ -666,12 +648,10 @@ static int update(struct syms *s, const struct proc_maps *maps)
 		c = &cands[ncands];
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
-		c->img.dev_major = e->dev_major;
-		c->img.dev_minor = e->dev_minor;
-		c->img.inode = e->inode;
+		c->img.id = procimg__file_id(e);
 		c->x = e->x;
-		c->img.path = intern(s, e->path);
-		if (!c->img.path) {
+		c->img.id.path = intern(s, e->path);
+		if (!c->img.id.path) {
 			close(fd);
 			err = -ENOMEM;
 			goto cleanup;
@@ -719,7 +699,7 @@ static int update(struct syms *s, const struct proc_maps *maps)
 		dwfl_report_begin(s->dwfl);
 		for (int i = 0; i < s->nmods; i++) {
 			if (!drop[i])
-				dwfl_report_module(s->dwfl, s->mods[i]->img.path,
+				dwfl_report_module(s->dwfl, s->mods[i]->img.id.path,
 						   s->mods[i]->img.low, s->mods[i]->img.high);
 		}
 		dwfl_report_end(s->dwfl, NULL, NULL);
@@ -748,7 +728,7 @@ static int update(struct syms *s, const struct proc_maps *maps)
 			err = -ENOMEM;
 			break;
 		}
-		dm = dwfl_report_elf(s->dwfl, c->img.path, c->img.path, c->fd, c->img.bias, true);
+		dm = dwfl_report_elf(s->dwfl, c->img.id.path, c->img.id.path, c->fd, c->img.bias, true);
 		if (!dm) {
 			s->nmods--;
 			free(m);
@@ -762,7 +742,7 @@ static int update(struct syms *s, const struct proc_maps *maps)
 		m->img.high = hi;
 		m->ident = mod_ident(s, dm, c);
 		if (!m->ident)
-			m->ident = c->img.path;
+			m->ident = c->img.id.path;
 		if (ud)
 			*ud = m;
 	}
@@ -783,30 +763,24 @@ cleanup:
 /* ------------------------------------------------------------------ */
 /* public: lifetime */
 
-struct syms *syms__new(int pid)
+struct syms *syms__new_maps(int pid, const struct proc_maps *maps)
 {
-	struct proc_maps *maps = NULL;
 	struct syms *s = NULL;
 	int err = 0;
 
-	if (pid <= 0) {
+	if (pid <= 0 || !maps) {
 		errno = EINVAL;
 		return NULL;
 	}
 	elf_version(EV_CURRENT);
-
-	maps = procmaps__read(pid);
-	if (!maps)
-		return NULL;
 	if (!maps->n) {		/* zombie: its mm is gone */
-		err = -ESRCH;
-		goto cleanup;
+		errno = ESRCH;
+		return NULL;
 	}
-
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		err = -ENOMEM;
-		goto cleanup;
+		errno = ENOMEM;
+		return NULL;
 	}
 	s->pid = pid;
 	s->c = &shared;
@@ -817,20 +791,40 @@ struct syms *syms__new(int pid)
 	s->cb.section_address = dwfl_offline_section_address;
 	s->cb.debuginfo_path = &s->debuginfo_path;
 	s->dwfl = dwfl_begin(&s->cb);
-	if (!s->dwfl) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	err = update(s, maps);
-
-cleanup:
-	procmaps__free(maps);
+	err = s->dwfl ? update(s, maps) : -ENOMEM;
 	if (err) {
 		syms__free(s);
 		errno = -err;
 		return NULL;
 	}
 	return s;
+}
+
+struct syms *syms__new(int pid)
+{
+	struct proc_maps *maps;
+	struct syms *s;
+	int err;
+
+	if (pid <= 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	maps = procmaps__read(pid);
+	if (!maps)
+		return NULL;
+	s = syms__new_maps(pid, maps);
+	err = errno;
+	procmaps__free(maps);
+	errno = err;
+	return s;
+}
+
+int syms__update(struct syms *s, const struct proc_maps *maps)
+{
+	if (!s || !maps)
+		return -EINVAL;
+	return maps->n ? update(s, maps) : -ESRCH;
 }
 
 int syms__refresh(struct syms *s)
@@ -843,7 +837,7 @@ int syms__refresh(struct syms *s)
 	maps = procmaps__read(s->pid);
 	if (!maps)
 		return errno == ENOENT ? -ESRCH : -errno;
-	err = maps->n ? update(s, maps) : -ESRCH;
+	err = syms__update(s, maps);
 	procmaps__free(maps);
 	return err;
 }
@@ -998,7 +992,7 @@ static void fill(struct sym_frame *out, const struct cframe *cf, uint64_t addr,
 	out->offset = cf->offset;
 	out->file = cf->file;
 	out->line = cf->line;
-	out->module = m->img.path;
+	out->module = m->img.id.path;
 	out->module_off = addr - m->img.bias;
 	out->inlined = cf->inlined;
 }
@@ -1047,12 +1041,12 @@ const char *syms__module(struct syms *s, uint64_t addr)
 {
 	struct syms_mod *m = s ? mod_at(s, addr) : NULL;
 
-	return m ? m->img.path : NULL;
+	return m ? m->img.id.path : NULL;
 }
 
 const char *syms__exe(struct syms *s)
 {
-	return s && s->have_exe ? s->exe_path : NULL;
+	return s && s->have_exe ? s->exe.path : NULL;
 }
 
 bool syms__in_exe(struct syms *s, uint64_t addr)

@@ -31,8 +31,14 @@ struct sym_frame {
 	bool inlined;		/* this frame was inlined into the next one */
 };
 
+struct proc_maps;
+
 /* Snapshot PID's mappings. NULL + errno (ESRCH when the process is gone). */
 struct syms *syms__new(int pid);
+/* The same from MAPS, PID's mappings read by the caller (a process image). */
+struct syms *syms__new_maps(int pid, const struct proc_maps *maps);
+/* Add the modules mapped since, from MAPS. 0, or -errno (ESRCH: no mappings left). */
+int syms__update(struct syms *s, const struct proc_maps *maps);
 /* Re-read /proc/PID/maps and add modules mapped since. 0, or -errno (ESRCH once the process is gone; the existing modules stay usable). */
 int syms__refresh(struct syms *s);
 void syms__free(struct syms *s);	/* NULL is a no-op */

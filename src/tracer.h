@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* The BPF side's owner: open/load, attach, sample, collect a report, free. */
+/*
+ * The tracer: the BPF object, its probes and trackers, the targets, and
+ * the reports. Its parts are described in tracer_priv.h.
+ */
 #ifndef LT_TRACER_H
 #define LT_TRACER_H
 
@@ -19,8 +22,13 @@ struct tracer *tracer__new(const struct lt_opts *o);
 int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan);
 /* Start symbolizing PID (after its exec, for -c). */
 int tracer__watch(struct tracer *t, int pid);
-/* -c: PID (held at its exec) is to stop itself once its allocator is mapped, for its unwind tables. */
-void tracer__arm_unwind_stop(struct tracer *t, int pid);
+/*
+ * -c: PID is stopped at an exec (the command's own, or a wrapper's exec of
+ * the real program): plan the new program from its file and attach what
+ * it adds before it runs; watch it; have it stop itself once its
+ * allocator is mapped, for its unwind tables. 0 or -errno.
+ */
+int tracer__exec_stop(struct tracer *t, int pid);
 /* -c: was PID's SIGSTOP leaktrace's own (see above)? Then resume it without the signal. */
 bool tracer__unwind_stop(struct tracer *t, int pid);
 /* -c: after the exec, check the predicted definers against the real maps. */

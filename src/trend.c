@@ -58,7 +58,7 @@ enum lt_trend trend__classify(const int64_t *samples, int n)
 }
 
 struct trend_ent {
-	struct lt_site_key key;
+	struct lt_site_id key;
 	bool used;
 	uint64_t last_seq;
 	int n;				/* samples ever taken */
@@ -72,7 +72,7 @@ struct trend_tab {
 	size_t cap, used;
 };
 
-static uint64_t key_hash(const struct lt_site_key *k)
+static uint64_t key_hash(const struct lt_site_id *k)
 {
 	uint64_t h = (uint64_t)k->tgid * 0x9e3779b97f4a7c15ULL;
 
@@ -82,10 +82,10 @@ static uint64_t key_hash(const struct lt_site_key *k)
 	return h;
 }
 
-static bool key_eq(const struct lt_site_key *a, const struct lt_site_key *b)
+static bool key_eq(const struct lt_site_id *a, const struct lt_site_id *b)
 {
 	return a->tgid == b->tgid && a->stack == b->stack && a->caller == b->caller &&
-	       a->stack_err == b->stack_err;
+	       a->err == b->err;
 }
 
 struct trend_tab *trend_tab__new(void)
@@ -112,7 +112,7 @@ void trend_tab__free(struct trend_tab *t)
 	free(t);
 }
 
-static struct trend_ent *find(struct trend_tab *t, const struct lt_site_key *k, bool create)
+static struct trend_ent *find(struct trend_tab *t, const struct lt_site_id *k, bool create)
 {
 	size_t i = key_hash(k) & (t->cap - 1);
 
@@ -161,7 +161,7 @@ static void push(struct trend_ent *e, int64_t v)
 	e->n++;
 }
 
-int trend_tab__sample(struct trend_tab *t, const struct lt_site_key *k, int64_t bytes, uint64_t seq)
+int trend_tab__sample(struct trend_tab *t, const struct lt_site_id *k, int64_t bytes, uint64_t seq)
 {
 	struct trend_ent *e = find(t, k, true);
 
@@ -196,7 +196,7 @@ static int window(const struct trend_ent *e, int64_t *w)
 	return m;
 }
 
-enum lt_trend trend_tab__trend(struct trend_tab *t, const struct lt_site_key *k)
+enum lt_trend trend_tab__trend(struct trend_tab *t, const struct lt_site_id *k)
 {
 	struct trend_ent *e = find(t, k, false);
 	int64_t w[TREND_WINDOW];
@@ -208,7 +208,7 @@ enum lt_trend trend_tab__trend(struct trend_tab *t, const struct lt_site_key *k)
 	return trend__classify(w, m);
 }
 
-double trend_tab__slope(struct trend_tab *t, const struct lt_site_key *k)
+double trend_tab__slope(struct trend_tab *t, const struct lt_site_id *k)
 {
 	struct trend_ent *e = find(t, k, false);
 	int64_t w[TREND_WINDOW];
@@ -218,7 +218,7 @@ double trend_tab__slope(struct trend_tab *t, const struct lt_site_key *k)
 	return slope_of(w, window(e, w));
 }
 
-int64_t trend_tab__delta(struct trend_tab *t, const struct lt_site_key *k, int64_t bytes, bool commit)
+int64_t trend_tab__delta(struct trend_tab *t, const struct lt_site_id *k, int64_t bytes, bool commit)
 {
 	struct trend_ent *e = find(t, k, true);
 	int64_t d;

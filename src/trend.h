@@ -32,13 +32,13 @@ struct trend_tab;
 struct trend_tab *trend_tab__new(void);
 void trend_tab__free(struct trend_tab *t);	/* NULL is a no-op */
 /* Record one sample for a site (creates it). SEQ is the sampling round. */
-int trend_tab__sample(struct trend_tab *t, const struct lt_site_key *k, int64_t bytes, uint64_t seq);
+int trend_tab__sample(struct trend_tab *t, const struct lt_site_id *k, int64_t bytes, uint64_t seq);
 /* After a sampling round, sites not seen in round SEQ get a 0 sample. */
 void trend_tab__end_round(struct trend_tab *t, uint64_t seq);
-enum lt_trend trend_tab__trend(struct trend_tab *t, const struct lt_site_key *k);
+enum lt_trend trend_tab__trend(struct trend_tab *t, const struct lt_site_id *k);
 /* Bytes at the previous report (0 if unknown), and remember BYTES for the next. */
-int64_t trend_tab__delta(struct trend_tab *t, const struct lt_site_key *k, int64_t bytes, bool commit);
+int64_t trend_tab__delta(struct trend_tab *t, const struct lt_site_id *k, int64_t bytes, bool commit);
 /* Latest growth rate in bytes per sample (least-squares slope), for --sort growth. */
-double trend_tab__slope(struct trend_tab *t, const struct lt_site_key *k);
+double trend_tab__slope(struct trend_tab *t, const struct lt_site_id *k);
 
 #endif /* LT_TREND_H */

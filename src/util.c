@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "util.h"
+#include "log.h"
 
-int lt_verbose;
 
 char *util__read_file(const char *path, size_t *len)
 {
@@ -98,23 +98,29 @@ bool util__pid_alive(int pid)
 	return alive;
 }
 
+bool util__kernel_thread(int pid)
+{
+	char path[64], *s, *p;
+	unsigned long flags = 0;
+	bool kthread = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	s = util__read_file(path, NULL);
+	if (!s)
+		return false;
+	/* after "pid (comm) ": state ppid pgrp session tty_nr tpgid flags */
+	p = strrchr(s, ')');
+	if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) == 1)
+		kthread = (flags & 0x00200000UL) != 0;	/* PF_KTHREAD */
+	free(s);
+	return kthread;
+}
+
 const char *util__basename(const char *path)
 {
 	const char *s = strrchr(path, '/');
 
 	return s ? s + 1 : path;
-}
-
-void util__log(int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (lt_verbose < level)
-		return;
-	va_start(ap, fmt);
-	fputs("leaktrace: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
 }
 
 /* Capability numbers (linux/capability.h), for kernels' headers that lack the newer ones. */
@@ -194,10 +200,10 @@ int util__check_caps(void)
 	else if (n <= 0)
 		return 0;
 	if (geteuid() != 0)
-		fprintf(stderr, "leaktrace: not root, and missing %s: run as root, or grant them (%s)\n",
+		lt_err("not root, and missing %s: run as root, or grant them (%s)\n",
 			missing, WHY_CAPS);
 	else
-		fprintf(stderr, "leaktrace: root, but missing %s (dropped from this process's capabilities): %s\n",
+		lt_err("root, but missing %s (dropped from this process's capabilities): %s\n",
 			missing, WHY_CAPS);
 	return -EPERM;
 }

@@ -14,6 +14,8 @@ void util__comm(int pid, char *buf, size_t len);
 double util__now(void);
 /* Does the process exist (and is it not a zombie)? */
 bool util__pid_alive(int pid);
+/* Is PID a kernel thread (PF_KTHREAD in /proc/PID/stat)? */
+bool util__kernel_thread(int pid);
 const char *util__basename(const char *path);
 /*
  * The capabilities leaktrace lacks, from the text of /proc/PID/status (its
@@ -26,8 +28,5 @@ const char *util__basename(const char *path);
 int util__missing_caps(const char *status, int last_cap, char *out, size_t len);
 /* At start: 0, or -EPERM after one stderr line naming what is missing. */
 int util__check_caps(void);
-/* Verbosity for util__log. */
-extern int lt_verbose;
-void util__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -9,10 +9,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "leaktrace.skel.h"
-#include "procmaps.h"
+#include "procimg.h"
 #include "unwind.h"
 #include "util.h"
 #include "uwload.h"
+#include "log.h"
 
 #define UW_ROWS_MAX	(1u << 20)	/* 12 MiB: python3 takes 65k, libc 28k */
 #define UW_PAGES_MAX	(1u << 18)	/* 64 MiB of text, 1 MiB of map */
@@ -111,7 +112,7 @@ static int upload(struct uwload *u, struct uw_module *m)
 	if (u->mods_used >= UW_MODS_MAX || ut->nrows > UW_ROWS_MAX - u->rows_used ||
 	    npg > UW_PAGES_MAX - u->pages_used) {
 		if (!u->full_warned)
-			fprintf(stderr, "leaktrace: the unwind tables are full (%u rows): %s and later modules are walked with frame pointers\n",
+			lt_err("the unwind tables are full (%u rows): %s and later modules are walked with frame pointers\n",
 				u->rows_used, m->path);
 		u->full_warned = true;
 		return -ENOSPC;
@@ -165,18 +166,18 @@ static struct uw_module *module_of(struct uwload *u, int pid, const struct map_e
 
 	fd = procmaps__open(pid, e);
 	if (fd < 0) {
-		util__log(1, "unwind: cannot open %s: %s; walked with frame pointers\n", e->path, strerror(-fd));
+		lt_info(1, "unwind: cannot open %s: %s; walked with frame pointers\n", e->path, strerror(-fd));
 		return m;
 	}
 	err = unwind__build(fd, &m->ut);
 	close(fd);
 	if (err) {
-		util__log(1, "unwind: %s: no table (%s); walked with frame pointers\n", e->path, strerror(-err));
+		lt_info(1, "unwind: %s: no table (%s); walked with frame pointers\n", e->path, strerror(-err));
 		return m;
 	}
 	m->fp = unwind__has_fp(&m->ut);
 	upload(u, m);
-	util__log(1, "unwind: %s: %s, %u functions, %u with a frame pointer, %u rows (%u it cannot follow)%s\n",
+	lt_info(1, "unwind: %s: %s, %u functions, %u with a frame pointer, %u rows (%u it cannot follow)%s\n",
 		  e->path, m->ut.source, m->ut.nfde, m->ut.nfde_fp, m->ut.nrows, m->ut.nbad,
 		  m->id == LT_UW_NO_MOD ? "; not loaded: frame pointers" : "");
 	/* BPF has the rows now; keep only the segments */
@@ -213,25 +214,18 @@ static struct uw_proc *proc_of(struct uwload *u, int pid, bool create)
 	return np;
 }
 
-int uwload__sync(struct uwload *u, int pid)
+int uwload__sync(struct uwload *u, const struct proc_image *img)
 {
-	struct proc_maps *pm;
+	const struct proc_maps *pm = img ? img->maps : NULL;
 	struct lt_uproc up = {};
 	struct uw_proc *p;
-	struct stat exe;
-	char path[64];
 	bool tables, exe_fp = true, had;
+	int pid = img ? img->pid : 0;
 	__u32 key = pid;
 	int err = 0;
 
-	if (!u)
+	if (!u || !pm)
 		return 0;
-	pm = procmaps__read(pid);
-	if (!pm)
-		return -errno;
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	if (stat(path, &exe))
-		memset(&exe, 0, sizeof(exe));
 	for (int i = 0; i < pm->n; i++) {
 		const struct map_entry *e = &pm->e[i];
 		struct uw_module *m;
@@ -242,10 +236,10 @@ int uwload__sync(struct uwload *u, int pid)
 		m = module_of(u, pid, e);
 		if (!m)
 			continue;
-		if (m->dev == exe.st_dev && m->inode == exe.st_ino)
+		if (m->dev == img->exe_dev && m->inode == img->exe_inode)
 			exe_fp = m->fp;
 		if (up.n == LT_UW_MAPS) {
-			util__log(1, "unwind: pid %d maps more than %d code files; %s and later are unknown to the unwinder\n",
+			lt_info(1, "unwind: pid %d maps more than %d code files; %s and later are unknown to the unwinder\n",
 				  pid, LT_UW_MAPS, e->path);
 			continue;
 		}
@@ -263,7 +257,6 @@ int uwload__sync(struct uwload *u, int pid)
 		}
 		up.n++;
 	}
-	procmaps__free(pm);
 
 	tables = u->mode == LT_STACKS_DWARF || !exe_fp;
 	p = proc_of(u, pid, tables);
@@ -287,21 +280,20 @@ int uwload__sync(struct uwload *u, int pid)
 		return -errno;
 	p->tables = true;
 	if (!had)
-		util__log(1, "unwind: pid %d: stacks walked with .eh_frame tables (%s)\n", pid,
+		lt_info(1, "unwind: pid %d: stacks walked with .eh_frame tables (%s)\n", pid,
 			  u->mode == LT_STACKS_DWARF ? "--stacks dwarf" : "its program keeps no frame pointer");
 	return 0;
 }
 
-void uwload__sync_missed(struct uwload *u)
+int uwload__missed(struct uwload *u, int *pids, int max)
 {
-	int fd;
 	__u32 key, next, *prev = NULL;
-	int pids[64], n = 0;
+	int fd, n = 0, k = 0;
 
 	if (!u)
-		return;
+		return 0;
 	fd = bpf_map__fd(u->skel->maps.uw_miss);
-	while (n < 64 && bpf_map_get_next_key(fd, prev, &next) == 0) {
+	while (n < max && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		pids[n++] = next;
 		key = next;
 		prev = &key;
@@ -310,8 +302,9 @@ void uwload__sync_missed(struct uwload *u)
 		key = pids[i];
 		bpf_map_delete_elem(fd, &key);
 		if (proc_of(u, pids[i], false))
-			uwload__sync(u, pids[i]);
+			pids[k++] = pids[i];
 	}
+	return k;
 }
 
 void uwload__arm_stop(struct uwload *u, int pid)
@@ -335,8 +328,7 @@ bool uwload__take_stop(struct uwload *u, int pid)
 	if (bpf_map_lookup_elem(fd, &key, &v) || v != 2)
 		return false;
 	bpf_map_delete_elem(fd, &key);
-	uwload__sync(u, pid);
-	util__log(1, "unwind: pid %d stopped at its first allocation to load the tables of what it mapped since its exec\n",
+	lt_info(1, "unwind: pid %d stopped at its first allocation to load the tables of what it mapped since its exec\n",
 		  pid);
 	return true;
 }

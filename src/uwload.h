@@ -11,6 +11,7 @@
 #include "opts.h"
 
 struct leaktrace_bpf;
+struct proc_image;
 struct uwload;
 
 /* Size the unwinder's maps for MODE; call between open and load. */
@@ -18,18 +19,19 @@ void uwload__size_maps(struct leaktrace_bpf *skel, enum lt_stacks mode);
 /* NULL when MODE is fp (nothing to do), or on ENOMEM. */
 struct uwload *uwload__new(struct leaktrace_bpf *skel, enum lt_stacks mode);
 /*
- * Bring PID's mapping table up to date: load the tables of modules mapped
- * since, and decide (auto) whether PID is walked with them. 0, or -errno.
+ * Bring the mapping table of IMG's process up to date: load the tables of
+ * modules mapped since, and decide (auto) whether it is walked with them.
+ * 0, or -errno.
  */
-int uwload__sync(struct uwload *u, int pid);
-/* Processes whose walk met code outside their table: sync them. */
-void uwload__sync_missed(struct uwload *u);
+int uwload__sync(struct uwload *u, const struct proc_image *img);
+/* Up to MAX processes whose walk met code outside their table, to sync. Returns how many. */
+int uwload__missed(struct uwload *u, int *pids, int max);
 /*
  * -c: the command PID, held at its exec, stops itself (SIGSTOP) at the
  * first allocation whose allocator is not in its table yet.
  */
 void uwload__arm_stop(struct uwload *u, int pid);
-/* Was PID's SIGSTOP ours? Then its tables are synced now; resume it without the signal. */
+/* Was PID's SIGSTOP ours? Then sync its tables, and resume it without the signal. */
 bool uwload__take_stop(struct uwload *u, int pid);
 /* PID is gone: free its slot. */
 void uwload__forget(struct uwload *u, int pid);

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The maps, settings and small helpers every tracker shares. bpftool gen
+ * object links the tracker files; bpf/common.bpf.c defines LT_COMMON_OWNER
+ * and owns them, the others see externs (see docs/design.md, "BPF").
+ */
+#ifndef LT_MAPS_BPF_H
+#define LT_MAPS_BPF_H
+
+#include "leaktrace.h"
+
+#ifndef EEXIST
+#define EEXIST 17
+#endif
+#ifndef ENOENT
+#define ENOENT 2
+#endif
+
+#ifdef LT_COMMON_OWNER
+#define LT_SHARED
+#else
+#define LT_SHARED extern
+#endif
+
+/* Set by user space between open and load. */
+#ifdef LT_COMMON_OWNER
+const volatile bool filter_tgid = false;	/* probes attached with pid = -1: check `targets` */
+const volatile bool has_excludes = false;	/* -a --exclude-comm: check `excluded` */
+const volatile __u32 self_tgid = 0;		/* leaktrace itself, never traced */
+#else
+extern const volatile bool filter_tgid;
+extern const volatile bool has_excludes;
+extern const volatile __u32 self_tgid;
+#endif
+
+/* -a: processes left out by --exclude-comm (user space keeps it current) */
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(max_entries, 4096);
+} excluded SEC(".maps");
+
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, LT_DROP__MAX);
+} drops SEC(".maps");
+
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(max_entries, LT_MAX_TARGETS);
+} targets SEC(".maps");
+
+/*
+ * Creation stacks of every tracker, keyed by a 64-bit hash of the frames.
+ * Not a STACK_TRACE map: its buckets make two different stacks collide
+ * (-EEXIST), which with ASLR'd short-lived processes happens all the time.
+ */
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__uint(value_size, LT_MAX_STACK_DEPTH * sizeof(__u64));
+	__uint(max_entries, 1 << 15);
+} stacks SEC(".maps");
+
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__uint(value_size, LT_MAX_STACK_DEPTH * sizeof(__u64));
+	__uint(max_entries, 1);
+} stack_scratch SEC(".maps");
+
+/* Keep the compiler from dropping a mask the verifier needs. */
+#define lt_barrier_var(v) asm volatile("" : "+r"(v))
+
+static __always_inline __u32 slot(__u32 i)
+{
+	lt_barrier_var(i);
+	return i & LT_INFLIGHT_MASK;
+}
+
+static __always_inline void drop(__u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&drops, &which);
+
+	if (c)
+		(*c)++;
+}
+
+/*
+ * tgid -> bpf_ktime_get_ns() of its last successful exec (bpf/common.bpf.c).
+ * The old image's records went with it and no release will ever come for
+ * them: user space drops that process's records from before this time.
+ */
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 4096);
+} execs SEC(".maps");
+
+static __always_inline bool tgid_wanted(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	if (filter_tgid)
+		return bpf_map_lookup_elem(&targets, &tgid) != NULL;
+	if (has_excludes)
+		return bpf_map_lookup_elem(&excluded, &tgid) == NULL;
+	return true;
+}
+
+#endif /* LT_MAPS_BPF_H */

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Kernel feature checks: see kfeatures.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include "kfeatures.h"
+#include "log.h"
+#include "umulti.h"
+
+bool kfeatures__btf(void)
+{
+	return access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+}
+
+bool kfeatures__kprobes(void)
+{
+	return access("/sys/bus/event_source/devices/kprobe/type", R_OK) == 0;
+}
+
+bool kfeatures__uprobe_multi(void)
+{
+	return umulti__supported() && !getenv("LEAKTRACE_NO_UPROBE_MULTI");
+}
+
+int kfeatures__tracefs(void)
+{
+	if (access("/sys/kernel/tracing/events", F_OK) == 0 ||
+	    access("/sys/kernel/debug/tracing/events", F_OK) == 0)
+		return 0;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL)) {
+		int err = -errno;
+
+		lt_err("tracefs is not mounted and mounting it on /sys/kernel/tracing failed: %s\n",
+		       strerror(-err));
+		return err;
+	}
+	lt_info(1, "mounted tracefs on /sys/kernel/tracing\n");
+	return 0;
+}
+
+bool kfeatures__seccomp_uretprobe_bug(char *rel, size_t len)
+{
+	struct utsname u;
+	int maj, min;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &maj, &min) != 2)
+		return false;
+	snprintf(rel, len, "%s", u.release);
+	return maj == 6 && min >= 11 && min <= 13;
+}

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The timer tracker's collector (BPF side: bpf/timer.bpf.c): timerfds and
+ * POSIX timers per creation site. At a report, /proc/PID/fdinfo checks
+ * that each tracked timerfd is still a timerfd with the clock and interval
+ * recorded (every timerfd shares one inode, so /proc checks an fd but
+ * cannot identify a timer); mismatches are counted as a drop.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "kfeatures.h"
+#include "tracer_priv.h"
+#include "util.h"
+
+/* Per target: tracked timerfds /proc disagreed with at the last check. */
+struct timer_state {
+	int mismatch;
+};
+
+static struct timer_state *state(struct tracer *t, struct target *tg)
+{
+	return target__state(tg, t, &lt_tracker_timers, sizeof(struct timer_state));
+}
+
+static void configure(struct tracer *t)
+{
+	t->skel->rodata->release_hook = t->hook;
+	bpf_program__set_autoload(t->skel->progs.lt_timerfd_release_fentry, t->hook == LT_HOOK_FENTRY);
+	bpf_program__set_autoload(t->skel->progs.lt_timerfd_release_kprobe, t->hook == LT_HOOK_KPROBE);
+}
+
+static struct bpf_program *prog(struct tracer *t, bool ret)
+{
+	return ret ? NULL : t->skel->progs.lt_timer_entry;
+}
+
+/* The syscall tracepoints and the release hook. */
+static int attach(struct tracer *t)
+{
+	struct leaktrace_bpf *sk = t->skel;
+	bool by_fd = t->hook == LT_HOOK_TRACEPOINT;
+	struct bpf_program *progs[] = {
+		sk->progs.lt_sys_exit_timerfd_create, sk->progs.lt_sys_enter_timer_create,
+		sk->progs.lt_sys_exit_timer_create, sk->progs.lt_sys_enter_timerfd_settime,
+		sk->progs.lt_sys_enter_timer_settime, sk->progs.lt_sys_enter_timer_delete,
+		sk->progs.lt_sys_exit_timer_delete, sk->progs.lt_sys_enter_close_range,
+		sk->progs.lt_sys_exit_close_range, sk->progs.lt_timer_exec,
+		by_fd ? sk->progs.lt_sys_enter_close : NULL, by_fd ? sk->progs.lt_sys_exit_close : NULL,
+		by_fd ? sk->progs.lt_sys_enter_dup2 : NULL, by_fd ? sk->progs.lt_sys_exit_dup2 : NULL,
+		by_fd ? sk->progs.lt_sys_enter_dup3 : NULL, by_fd ? sk->progs.lt_sys_exit_dup3 : NULL,
+		t->hook == LT_HOOK_FENTRY ? sk->progs.lt_timerfd_release_fentry : NULL,
+		t->hook == LT_HOOK_KPROBE ? sk->progs.lt_timerfd_release_kprobe : NULL,
+	};
+	int err = kfeatures__tracefs();
+
+	for (size_t i = 0; !err && i < sizeof(progs) / sizeof(progs[0]); i++)
+		if (progs[i])
+			err = attach__prog(t->att, progs[i]);
+	return err;
+}
+
+static void gc(struct tracer *t, const struct u64_vec *dead)
+{
+	map__delete_tgids(bpf_map__fd(t->skel->maps.timers), sizeof(struct lt_timer_key), dead);
+}
+
+static void stack_refs(struct tracer *t, struct u64_vec *refs)
+{
+	map__collect_u64(bpf_map__fd(t->skel->maps.timers), sizeof(struct lt_timer_key),
+			 sizeof(struct lt_timer), false, offsetof(struct lt_timer, site.stack), refs);
+}
+
+/*
+ * Is FD of PID still a timerfd with the clock and interval we recorded?
+ * Returns its unread expirations (ticks), or -1 on a mismatch.
+ */
+static int64_t check_timerfd(int pid, int fd, const struct lt_timer *tm)
+{
+	char path[96], link[128], *text, *p;
+	long long clock = -1, ticks = -1, isec = -1, insec = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return -1;
+	link[n] = 0;
+	if (!strstr(link, "timerfd"))
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	text = util__read_file(path, NULL);
+	if (!text)
+		return -1;
+	if ((p = strstr(text, "clockid:")))
+		clock = strtoll(p + 8, NULL, 10);
+	if ((p = strstr(text, "ticks:")))
+		ticks = strtoll(p + 6, NULL, 10);
+	if ((p = strstr(text, "it_interval: (")))
+		sscanf(p + 14, "%lld, %lld", &isec, &insec);
+	free(text);
+	if (clock != tm->clock || ticks < 0 ||
+	    (uint64_t)(isec * 1000000000LL + insec) != tm->interval_ns)
+		return -1;
+	return ticks;
+}
+
+struct collect_ctx {
+	struct tracer *t;
+	struct site_set *ss;
+	bool check_proc;
+	int err;
+};
+
+/* One timer into its site (sites of one kind): v[0] open, v[1] periodic; num its interval; num2 ticks. */
+static void add_timer(const void *key, const void *val, void *arg)
+{
+	const struct lt_timer_key *k = key;
+	const struct lt_timer *tm = val;
+	struct collect_ctx *c = arg;
+	struct target *tg = tracer__find(c->t, k->tgid);
+	struct lt_site *s = NULL;
+
+	if (!tg || !target__alive(tg))
+		return;
+	for (int i = 0; i < c->ss->n && !s; i++)
+		if (c->ss->s[i].pid == (int)k->tgid && c->ss->s[i].id.stack == tm->site.stack &&
+		    c->ss->s[i].id.err == tm->site.stack_err && c->ss->s[i].id.caller == tm->site.caller &&
+		    c->ss->s[i].addr == k->kind)
+			s = &c->ss->s[i];
+	if (!s) {
+		s = site_set__add(c->ss);
+		if (!s) {
+			c->err = -ENOMEM;
+			return;
+		}
+		s->pid = k->tgid;
+		s->id = (struct lt_site_id){ k->tgid, tm->site.stack_err, tm->site.stack, tm->site.caller };
+		s->addr = k->kind;
+		s->num2 = k->kind == LT_TIMER_FD && c->check_proc ? 0 : -1;
+	}
+	s->v[0]++;
+	if (tm->armed && tm->interval_ns) {
+		s->v[1]++;
+		if (!s->num)
+			s->num = tm->interval_ns;
+	}
+	if (!s->oldest_ns || tm->created_ns < s->oldest_ns)
+		s->oldest_ns = tm->created_ns;
+	if (k->kind == LT_TIMER_FD && c->check_proc) {
+		int64_t ticks = check_timerfd(tg->pid, (int)k->id, tm);
+		struct timer_state *st = state(c->t, tg);
+
+		if (ticks < 0 && st)
+			st->mismatch++;
+		else if (ticks >= 0 && s->num2 >= 0)
+			s->num2 += ticks;
+	}
+}
+
+static int collect(struct tracer *t, struct site_set *ss, bool report)
+{
+	struct collect_ctx c = { t, ss, report, 0 };
+	int err;
+
+	for (int i = 0; report && i < t->ntg; i++) {
+		struct timer_state *st = state(t, t->tg[i]);
+
+		if (st && target__alive(t->tg[i]))
+			st->mismatch = 0;
+	}
+	err = map__for_each(bpf_map__fd(t->skel->maps.timers), sizeof(struct lt_timer_key),
+			    sizeof(struct lt_timer), add_timer, &c);
+	return err ? err : c.err;
+}
+
+static void finish(struct tracer *t, struct lt_section *sec, struct lt_report *r)
+{
+	sec->note = tracer__hooks(t);
+	r->hooks = sec->note;
+	for (int i = 0; i < t->ntg; i++) {
+		struct timer_state *st = state(t, t->tg[i]);
+
+		if (st)
+			r->drops[LT_DROP_TIMER_MISMATCH] += st->mismatch;
+	}
+	for (int i = 0; i < sec->nsites; i++)
+		sec->sites[i].label = strdup(sec->sites[i].addr == LT_TIMER_FD ? "timerfd" : "posix");
+}
+
+const struct tracker lt_tracker_timers = {
+	.name = "timers",
+	.track = LT_TRACK_TIMERS,
+	.view = &lt_view_timers,
+	.plan_tracker = LT_TRACKER_TIMERS,
+	.keep_dead = true,
+	.configure = configure,
+	.prog = prog,
+	.attach = attach,
+	.gc = gc,
+	.stack_refs = stack_refs,
+	.collect = collect,
+	.finish = finish,
+};
