@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-"""leaktrace overhead benchmark (DESIGN.md section 7), driven by bench/run.sh.
+"""leaktrace overhead benchmark (README, "Performance"), driven by bench/run.sh.
 
 Modes, each with 1 and 2 threads, BENCH_RUNS runs (separate processes):
   untraced    the workload alone
@@ -797,7 +797,7 @@ def readme_section(R, table):
     return """## Performance
 
 `make bench` measures what tracing costs a malloc/free-heavy program
-(DESIGN.md §7). The workload (`bench/workload.c`) runs malloc+free pairs of
+(README, "Performance"). The workload (`bench/workload.c`) runs malloc+free pairs of
 mixed sizes six frames deep, in 1 and 2 threads, and is timed only after the
 tracer's probes are in place (checked in the target's own code bytes and in
 the tracer's links). Modes:
@@ -819,7 +819,7 @@ the tracer's links). Modes:
 - bcc's **memleak-bpfcc** (`-p PID` with a long interval, like leaktrace),
   run last: it registers its uprobes with a bogus ref_ctr_offset, so while it
   is attached other tracers' probes on the same libc addresses fail with
-  EINVAL, and it can leave a stale one on `free`+0 (FACTS.md).
+  EINVAL, and it can leave a stale one on `free`+0 (README, "Limits").
 
 A peer that is missing is reported as unavailable, not as a failure.
 
@@ -897,7 +897,7 @@ def main():
     log("memory: leaktrace with %s outstanding allocations" % "{:,}".format(HOLD))
     R["memory"] = memory_run()
     log("memory: %s" % {k: v for k, v in R["memory"].items() if k != "maps"})
-    # bcc last: it can leave a stale uprobe on free+0 behind (FACTS.md)
+    # bcc last: it can leave a stale uprobe on free+0 behind (README, "Limits")
     for t in THREADS:
         for run in range(PEER_RUNS):
             measure("bcc", t)

@@ -3,7 +3,8 @@
  * floor: attach empty BPF programs at exactly the probes leaktrace would
  * use for PID (same plan: src/plan.c's plan__live, same offsets, same
  * attach method: uprobe_multi links when the kernel has them, bound to the
- * pid), and hold them until SIGINT/SIGTERM or until the target exits.
+ * pid, through src/attach.c as leaktrace does), and hold them until
+ * SIGINT/SIGTERM or until the target exits.
  *
  *   floor -p PID [--ret] [-v]
  *
@@ -24,14 +25,16 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "floor.skel.h"
+#include "attach.h"
+#include "kfeatures.h"
+#include "umulti.h"
+#include "log.h"
 #include "opts.h"
 #include "plan.h"
-#include "umulti.h"
 #include "util.h"
 
 static volatile sig_atomic_t stop;
 static int verbose;
-static bool multi;
 static struct floor_bpf *skel;
 
 static void on_signal(int sig)
@@ -49,92 +52,15 @@ static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return vfprintf(stderr, fmt, ap);
 }
 
-/* Attach one probe on its own (perf-event link or a one-offset multi link). */
-static int attach_one(struct lt_plan *plan, struct lt_probe *pr, bool ret, int pid)
+/* The empty programs, for every tracker's probes alike (src/attach.h). */
+static struct bpf_program *floor_prog(void *ctx, enum lt_tracker tracker, bool ret)
 {
-	const char *path = plan->mods[pr->mod].open_path;
-	uint64_t off = pr->file_off + pr->choice.off[pr->cur], cookie = pr->func;
-	struct bpf_program *prog = ret ? skel->progs.floor_return : skel->progs.floor_entry;
+	bool with_ret = *(bool *)ctx;
 
-	if (multi) {
-		int fd = umulti__attach(bpf_program__fd(prog), path, &off, &cookie, 1, pid, ret);
-
-		return fd < 0 ? fd : 0;	/* fd kept open until exit */
-	} else {
-		LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = cookie, .retprobe = ret);
-		struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, pid, path, off, &o);
-
-		return l ? 0 : -errno;	/* link kept until exit */
-	}
-}
-
-/* As leaktrace's tracer.c: on EINVAL (a stale probe of another tracer), the next safe offset. */
-static int attach_single(struct lt_plan *plan, struct lt_probe *pr, bool with_ret, int pid)
-{
-	int err;
-
-	for (;;) {
-		err = attach_one(plan, pr, false, pid);
-		if (err != -EINVAL || pr->cur + 1 >= pr->choice.n)
-			break;
-		fprintf(stderr, "floor: EINVAL on %s+0x%x, trying +0x%x\n", pr->sym,
-			pr->choice.off[pr->cur], pr->choice.off[pr->cur + 1]);
-		pr->cur++;
-	}
-	if (!err && with_ret && pr->ret)
-		err = attach_one(plan, pr, true, pid);
-	if (err)
-		fprintf(stderr, "floor: cannot attach %s in %s: %s\n", pr->sym,
-			plan->mods[pr->mod].path, strerror(-err));
-	return err;
-}
-
-static int attach_module(struct lt_plan *plan, int m, bool with_ret, int pid, int *nret)
-{
-	uint64_t offs[64], cookies[64], roffs[64], rcookies[64];
-	int idx[64], k = 0, nr = 0, n = 0;
-
-	for (int i = 0; i < plan->nprobes && k < 64; i++)
-		if (plan->probes[i].mod == m)
-			idx[k++] = i;
-	if (!k)
-		return 0;
-	if (multi && k > 1) {
-		for (int i = 0; i < k; i++) {
-			const struct lt_probe *pr = &plan->probes[idx[i]];
-
-			offs[i] = pr->file_off + pr->choice.off[pr->cur];
-			cookies[i] = pr->func;
-			if (with_ret && pr->ret) {
-				roffs[nr] = offs[i];
-				rcookies[nr++] = pr->func;
-			}
-		}
-		int efd = umulti__attach(bpf_program__fd(skel->progs.floor_entry),
-					 plan->mods[m].open_path, offs, cookies, k, pid, false);
-		if (efd >= 0) {
-			int rfd = nr ? umulti__attach(bpf_program__fd(skel->progs.floor_return),
-						      plan->mods[m].open_path, roffs, rcookies, nr, pid, true) : 0;
-			if (rfd >= 0) {
-				*nret += nr;
-				return k;
-			}
-			close(efd);
-		}
-		nr = 0;
-	}
-	for (int i = 0; i < k; i++) {
-		struct lt_probe *pr = &plan->probes[idx[i]];
-
-		if (attach_single(plan, pr, with_ret, pid) == 0) {
-			n++;
-			nr += with_ret && pr->ret;
-		} else if (pr->func == LT_FN_MALLOC || pr->func == LT_FN_FREE) {
-			return -1;
-		}
-	}
-	*nret += nr;
-	return n;
+	(void)tracker;
+	if (ret)
+		return with_ret ? skel->progs.floor_return : NULL;
+	return skel->progs.floor_entry;
 }
 
 int main(int argc, char **argv)
@@ -147,8 +73,9 @@ int main(int argc, char **argv)
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct lt_plan plan;
-	bool with_ret = false;
-	int pid = 0, c, err, n = 0, nret = 0;
+	struct attach *att;
+	bool with_ret = false, multi;
+	int pid = 0, c, err, n, nret = 0;
 
 	while ((c = getopt_long(argc, argv, "p:rv", lopts, NULL)) != -1) {
 		switch (c) {
@@ -180,7 +107,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "floor: cannot open the BPF object\n");
 		return 1;
 	}
-	multi = umulti__supported() && !getenv("LEAKTRACE_NO_UPROBE_MULTI");
+	multi = kfeatures__uprobe_multi();
 	if (multi) {
 		bpf_program__set_expected_attach_type(skel->progs.floor_entry, LT_BPF_TRACE_UPROBE_MULTI);
 		bpf_program__set_expected_attach_type(skel->progs.floor_return, LT_BPF_TRACE_UPROBE_MULTI);
@@ -190,13 +117,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "floor: cannot load the BPF programs: %s\n", strerror(-err));
 		return 1;
 	}
-	for (int m = 0; m < plan.nmods; m++) {
-		int k = attach_module(&plan, m, with_ret, pid, &nret);
-
-		if (k < 0)
-			return 1;
-		n += k;
+	/* attached exactly as leaktrace attaches them: the same module, the same fallbacks */
+	att = attach__new(multi, false, floor_prog, &with_ret);
+	if (!att) {
+		fprintf(stderr, "floor: out of memory\n");
+		return 1;
 	}
+	n = attach__plan(att, pid, &plan, false);
+	if (n < 0)
+		return 1;
+	for (int i = 0; i < plan.nprobes; i++)
+		nret += with_ret && plan.probes[i].ret && plan.probes[i].attached;
 	for (int i = 0; verbose && i < plan.nprobes; i++) {
 		const struct lt_probe *pr = &plan.probes[i];
 
@@ -212,7 +143,8 @@ int main(int argc, char **argv)
 
 		nanosleep(&ts, NULL);
 	}
-	floor_bpf__destroy(skel);	/* the multi-link fds close at exit */
+	attach__free(att);
+	floor_bpf__destroy(skel);
 	plan__free(&plan);
 	return 0;
 }

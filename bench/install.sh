@@ -27,7 +27,7 @@ fi
 # memleak-bpfcc compiles its BPF C against /lib/modules/$(uname -r)/build
 # (generated headers, .config) and .../source (the rest). This kernel ships no
 # headers package: point both where Debian's own linux-headers-*-amd64 points
-# its /lib/modules/VER-amd64/build and source (FACTS.md: enough for memleak).
+# its /lib/modules/VER-amd64/build and source (enough for memleak: README, "Performance").
 kdir=/lib/modules/$(uname -r)
 if [ ! -e "$kdir/build/include/generated" ] || [ ! -e "$kdir/source/include/linux/kconfig.h" ]; then
 	hdr=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)

@@ -121,50 +121,48 @@ static __always_inline __u64 uw_orig_return(__u64 ra_at)
  */
 struct uw_search {
 	__u64 key;	/* rows: module-relative pc; mappings: the address */
-	__u32 lo, hi;	/* rows: [lo, hi] holds the answer; mappings: [lo, hi) */
+	__u32 lo, hi;	/* [lo, hi] holds the answer */
 	__u32 slot;	/* mappings: the process's uw_procs slot */
-	__u32 pad;
+	__u32 maps;	/* 1: search the process's mappings by start; 0: the rows by pc */
 };
 
-/* The last row in [lo, hi] with pc <= key. */
-static long uw_row_step(__u32 i, void *arg)
+/* The value a search compares at index IDX: a row's pc, or a mapping's start. */
+static __always_inline bool uw_value_at(struct uw_search *s, __u32 idx, __u64 *v)
+{
+	if (s->maps) {
+		struct lt_uproc *proc = bpf_map_lookup_elem(&uw_procs, &s->slot);
+
+		if (!proc)
+			return false;
+		*v = proc->m[idx & (LT_UW_MAPS - 1)].start;
+	} else {
+		struct lt_urow *r = bpf_map_lookup_elem(&uw_rows, &idx);
+
+		if (!r)
+			return false;
+		*v = r->pc;
+	}
+	return true;
+}
+
+/* One step of a binary search for the last index in [lo, hi] whose value is <= key. */
+static long uw_search_step(__u32 i, void *arg)
 {
 	struct uw_search *s = arg;
-	struct lt_urow *r;
 	__u32 mid;
+	__u64 v;
 
 	if (s->lo >= s->hi)
 		return 1;
 	mid = s->lo + (s->hi - s->lo + 1) / 2;
-	r = bpf_map_lookup_elem(&uw_rows, &mid);
-	if (!r) {
+	if (!uw_value_at(s, mid, &v)) {
 		s->hi = s->lo;
 		return 1;
 	}
-	if (r->pc <= s->key)
+	if (v <= s->key)
 		s->lo = mid;
 	else
 		s->hi = mid - 1;
-	return 0;
-}
-
-/* The first mapping in [lo, hi) that starts above key. */
-static long uw_map_step(__u32 i, void *arg)
-{
-	struct uw_search *s = arg;
-	struct lt_uproc *proc;
-	__u32 mid;
-
-	if (s->lo >= s->hi)
-		return 1;
-	proc = bpf_map_lookup_elem(&uw_procs, &s->slot);
-	if (!proc)
-		return 1;
-	mid = (s->lo + s->hi) / 2;
-	if (proc->m[mid & (LT_UW_MAPS - 1)].start <= s->key)
-		s->lo = mid + 1;
-	else
-		s->hi = mid;
 	return 0;
 }
 
@@ -199,7 +197,7 @@ static __always_inline struct lt_urow *uw_row(struct lt_umap *m, __u64 look)
 		return NULL;
 	rs.hi = *pg;
 	rs.key = v;
-	bpf_loop(LT_UW_ROW_SEARCH, uw_row_step, &rs, 0);
+	bpf_loop(LT_UW_ROW_SEARCH, uw_search_step, &rs, 0);
 	idx = rs.lo;
 	return bpf_map_lookup_elem(&uw_rows, &idx);
 }
@@ -235,11 +233,16 @@ static long uw_step(__u32 i, void *arg)
 		ms.key = look;
 		ms.lo = *z;	/* 0, unknown to the verifier (see uw_zero) */
 		ms.slot = s->slot;
-		ms.hi = proc->n < LT_UW_MAPS ? proc->n : LT_UW_MAPS;
-		bpf_loop(LT_UW_MAPS_BITS + 1, uw_map_step, &ms, 0);
-		lo = ms.lo;
-		m = lo ? &proc->m[(lo - 1) & (LT_UW_MAPS - 1)] : NULL;
-		s->last = lo;
+		ms.maps = 1;
+		ms.hi = (proc->n < LT_UW_MAPS ? proc->n : LT_UW_MAPS) - 1;
+		m = NULL;
+		if (proc->n) {
+			bpf_loop(LT_UW_MAPS_BITS + 1, uw_search_step, &ms, 0);
+			m = &proc->m[ms.lo & (LT_UW_MAPS - 1)];
+			if (look < m->start)
+				m = NULL;	/* below the first mapping */
+		}
+		s->last = m ? (ms.lo & (LT_UW_MAPS - 1)) + 1 : 0;
 	}
 	if (!m || look >= m->end) {
 		/* Not code we know: a uretprobe trampoline stands for the real return address. */

@@ -6,7 +6,7 @@ set -eu
 
 PKGS="clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libcapstone-dev \
 pkg-config make gcc g++ libc6-dev python3 util-linux libjemalloc2 binutils \
-libzstd-dev liblzma-dev libbz2-dev busybox-static qemu-system-x86 golang-go"
+libzstd-dev liblzma-dev libbz2-dev busybox-static qemu-system-x86 golang-go gdb"
 
 missing=""
 for p in $PKGS; do

@@ -244,8 +244,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		err = parse_pids(arg, o);
 		break;
 	case 'c':
-		if (!*arg)
-			return bad_value("-c", arg, "empty command");
+		if (!arg[strspn(arg, " \t\n")])
+			return bad_value("-c", arg, "the command is empty");
 		free(o->command);
 		o->command = strdup(arg);
 		break;

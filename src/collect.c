@@ -40,6 +40,41 @@ struct lt_site *site_set__add(struct site_set *ss)
 	return &ss->s[ss->n++];
 }
 
+struct lt_site *site_set__get(struct site_set *ss, const struct lt_site_id *id, uint64_t tag)
+{
+	struct lt_site *s;
+
+	for (int i = 0; i < ss->n; i++) {
+		s = &ss->s[i];
+		if (s->id.tgid == id->tgid && s->id.stack == id->stack && s->id.err == id->err &&
+		    s->id.caller == id->caller && s->tag == tag)
+			return s;
+	}
+	s = site_set__add(ss);
+	if (s) {
+		s->pid = id->tgid;
+		s->id = *id;
+		s->tag = tag;
+	}
+	return s;
+}
+
+struct lt_site_id site_id_of(const struct lt_site_key *k)
+{
+	struct lt_site_id id = { k->tgid, k->stack_err, k->stack, k->caller };
+
+	return id;
+}
+
+int collect__map(struct tracer *t, int fd, size_t key_size, size_t val_size, map_fn fn,
+		 struct site_set *ss, bool report)
+{
+	struct collect_ctx c = { t, ss, report, 0 };
+	int err = map__for_each(fd, key_size, val_size, fn, &c);
+
+	return err ? err : c.err;
+}
+
 void site_set__free(struct site_set *ss)
 {
 	free(ss->s);

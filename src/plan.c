@@ -557,18 +557,24 @@ static int add_file(struct lt_plan *p, const char *path, bool is_exe)
 	return add_module(p, real, real, st.st_dev, st.st_ino, is_exe);
 }
 
-int plan__predict(const char *exe, const char *allocator, unsigned track, struct lt_plan *p)
+int plan__predict(const char *exe, int env_pid, const char *allocator, unsigned track, struct lt_plan *p)
 {
 	static const char *const defaults = "/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:/lib:/usr/lib";
 	char **dirs = NULL, lib[PATH_MAX];
-	const char *preload = getenv("LD_PRELOAD");
+	char *env_preload = env_pid > 0 ? environ_var(env_pid, "LD_PRELOAD") : NULL;
+	char *env_libpath = env_pid > 0 ? environ_var(env_pid, "LD_LIBRARY_PATH") : NULL;
+	const char *preload = env_pid > 0 ? env_preload : getenv("LD_PRELOAD");
+	const char *libpath = env_pid > 0 ? env_libpath : getenv("LD_LIBRARY_PATH");
 	int ndirs = 0, err, amod;
 
 	memset(p, 0, sizeof(*p));
 	err = add_file(p, exe, true);
-	if (err < 0)
+	if (err < 0) {
+		free(env_preload);
+		free(env_libpath);
 		return err;
-	add_search_dirs(&dirs, &ndirs, getenv("LD_LIBRARY_PATH"));
+	}
+	add_search_dirs(&dirs, &ndirs, libpath);
 	add_search_dirs(&dirs, &ndirs, elf_file__runpath(p->mods[0].ef));
 	ldso_conf(&dirs, &ndirs, "/etc/ld.so.conf", 0);
 	add_search_dirs(&dirs, &ndirs, defaults);
@@ -581,6 +587,8 @@ int plan__predict(const char *exe, const char *allocator, unsigned track, struct
 				add_file(p, lib, false);
 		free(copy);
 	}
+	free(env_preload);
+	free(env_libpath);
 	if (elf_file__interp(p->mods[0].ef)) {
 		/* breadth-first over DT_NEEDED; add_module dedupes */
 		for (int q = 0; q < p->nmods; q++) {

@@ -70,10 +70,12 @@ struct lt_plan {
  */
 int plan__live(int pid, const char *allocator, unsigned track, struct lt_plan *p);
 /*
- * Plan for EXE before it is exec'ed: resolve its interpreter's search the
- * way ld.so would (LD_PRELOAD, LD_LIBRARY_PATH, RUNPATH, ld.so.conf, default dirs).
+ * Plan for EXE before it runs: resolve its interpreter's search the way
+ * ld.so would (LD_PRELOAD, LD_LIBRARY_PATH, RUNPATH, ld.so.conf, default
+ * dirs), with the environment of process ENV_PID (one stopped at its
+ * exec), or leaktrace's own when ENV_PID is 0 (the command it forks).
  */
-int plan__predict(const char *exe, const char *allocator, unsigned track, struct lt_plan *p);
+int plan__predict(const char *exe, int env_pid, const char *allocator, unsigned track, struct lt_plan *p);
 /* -a: add every file in use that defines tracked functions (see plan.c). */
 int plan__system(struct lt_plan *p, unsigned track, int self);
 struct proc_maps;

@@ -16,7 +16,7 @@
  *
  * Whether the kernel emulates an instruction is decided from its bytes,
  * with the same rules as arch/x86/kernel/uprobes.c (push_setup_xol_ops,
- * branch_setup_xol_ops), restricted to what FACTS.md measured on 6.18.
+ * branch_setup_xol_ops), restricted to what was measured on 6.18 (docs/design.md, "Probes").
  *
  * Limits: indirect branches (jump tables) and branches from outside the
  * buffer (other functions, .cold parts) cannot be seen. The walk stops

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Where to put a uprobe inside a function so that the kernel emulates the
- * probed instruction instead of single-stepping it (FACTS.md "Uprobe cost
+ * probed instruction instead of single-stepping it (docs/design.md, "Probes"; "Uprobe cost
  * and placement"). Pure code: decodes bytes with capstone, no root.
  *
  * The kernel emulates: push reg, jmp/jcc/call (rel8/rel32), and the

@@ -180,6 +180,13 @@ void fmt_bytes(char *buf, size_t len, int64_t b)
 		snprintf(buf, len, "%s%.1f %s", b < 0 ? "-" : "", v, unit[u]);
 }
 
+void text_sites(FILE *f, const struct lt_section *s)
+{
+	fprintf(f, "%d site%s", s->nsites_total, s->nsites_total == 1 ? "" : "s");
+	if (s->nsites < s->nsites_total)
+		fprintf(f, ", top %d shown", s->nsites);
+}
+
 void json_str(FILE *f, const char *s)
 {
 	if (!s) {

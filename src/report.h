@@ -81,7 +81,8 @@ struct lt_site {
 	/* the collector's, never written out */
 	struct lt_site_id id;
 	uint64_t oldest_ns;	/* bpf_ktime_get_ns() of the oldest thing; 0: unknown */
-	uint64_t addr;		/* tracker-defined (a thread's start routine, a timer's kind) */
+	uint64_t tag;		/* tracker-defined part of the identity (a timer's kind) */
+	uint64_t addr;		/* tracker-defined code address (a thread's start routine) */
 	bool before_start;	/* made before the executable's entry point ran (-c) */
 };
 
@@ -209,6 +210,7 @@ const char *drop__name(int idx);
 
 /* Helpers for the views' writers. */
 void fmt_bytes(char *buf, size_t len, int64_t b);	/* "1.2 MiB" */
+void text_sites(FILE *f, const struct lt_section *s);	/* "N sites[, top K shown]" */
 void json_str(FILE *f, const char *s);			/* a JSON string, or null */
 void json_num(FILE *f, double v);			/* %.3f */
 void json_age(FILE *f, double age_s);			/* a number, or null when < 0 */

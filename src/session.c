@@ -59,7 +59,7 @@ static int attach_command(struct session *s)
 	err = command__prepare(&s->cmd, s->o->command);
 	if (err)
 		return -err;	/* its exit status */
-	err = plan__predict(s->cmd.elf, s->o->allocator, s->o->track, &plan);
+	err = plan__predict(s->cmd.elf, 0, s->o->allocator, s->o->track, &plan);
 	if (plan_ok(err, &plan, s->cmd.elf)) {
 		plan__free(&plan);
 		return -1;

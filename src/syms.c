@@ -33,270 +33,7 @@
  * the build-id, or path + device + inode when there is none. Every string
  * handed out is interned in the struct syms.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE	/* asprintf, strndup */
-#endif
-#include <dwarf.h>
-#include <elfutils/libdw.h>
-#include <elfutils/libdwfl.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <gelf.h>
-#include <inttypes.h>
-#include <libelf.h>
-#include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <unistd.h>
-
-#include "procimg.h"
-#include "procmaps.h"
-#include "syms.h"
-
-/* libstdc++ */
-extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
-
-#define UNKNOWN_MODULE "[unknown]"
-#define DEBUGINFO_PATH ":.debug:/usr/lib/debug"
-
-#define MAX_SEGS 16
-
-/* One loaded ELF image: which file, where. */
-struct image {
-	struct file_id id;	/* path interned, as in maps (also the Dwfl module name) */
-	uint64_t bias;
-	uint64_t low, high;	/* [low, high) spanned by its PT_LOADs */
-	int nsegs;		/* -1: too many PT_LOADs to keep */
-	struct {
-		uint64_t vaddr;	/* PAGE_DOWN(p_vaddr) */
-		uint64_t off;	/* its mmap offset: p_offset - PAGE_OFF(p_vaddr) */
-		uint64_t fend;	/* p_offset + p_filesz */
-	} seg[MAX_SEGS];
-};
-
-struct syms_mod {
-	Dwfl_Module *dm;
-	struct image img;	/* low, high: the Dwfl module's range */
-	const char *ident;	/* interned cache identity */
-	bool is_exe, is_interp;
-};
-
-/* An image found in the current maps, not reported yet. */
-struct cand {
-	int fd;
-	struct image img;
-	bool x;			/* some mapping of it is executable */
-};
-
-struct cframe {
-	const char *func;
-	const char *file;
-	uint64_t offset;
-	int line;
-	bool inlined;
-};
-
-struct cache_ent {
-	struct cache_ent *next;
-	const char *ident;
-	uint64_t off;
-	bool retaddr;
-	int n;
-	struct cframe fr[];
-};
-
-struct strset {
-	char **slot;
-	size_t cap, cnt;
-};
-
-/*
- * Interned strings and symbolization results are shared by every struct
- * syms of the process: with many targets mapping the same libc, each
- * (module, offset) is symbolized once, not once per target (libdwfl's
- * first lookup in a module costs tens of milliseconds). Entries are keyed
- * by the module's identity (build-id, else path and inode), so they hold
- * for any process that maps the same file. Never freed: reports copy what
- * they print, and leaktrace is single-threaded where it symbolizes.
- */
-struct syms_shared {
-	struct strset strs;
-	struct cache_ent **bucket;
-	size_t nbuckets, ncached;
-};
-
-static struct syms_shared shared;
-
-struct syms {
-	int pid;
-	Dwfl *dwfl;
-	Dwfl_Callbacks cb;
-	char *debuginfo_path;
-	char debuginfo_buf[sizeof(DEBUGINFO_PATH)];
-
-	struct syms_mod **mods;
-	int nmods, capmods;
-
-	struct syms_shared *c;	/* strings and results, shared by every struct syms */
-
-	/* main executable and dynamic loader, as (dev, inode, path) */
-	bool have_exe, have_interp;
-	struct file_id exe, interp;	/* paths interned */
-};
-
-/* ------------------------------------------------------------------ */
-/* strings */
-
-static uint64_t hash_bytes(const void *p, size_t n, uint64_t h)
-{
-	const unsigned char *c = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= c[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-#define HASH_INIT 0xcbf29ce484222325ULL
-
-static int strset_grow(struct strset *ss)
-{
-	size_t ncap = ss->cap ? ss->cap * 2 : 256;
-	char **nslot = calloc(ncap, sizeof(*nslot));
-
-	if (!nslot)
-		return -ENOMEM;
-	for (size_t i = 0; i < ss->cap; i++) {
-		char *str = ss->slot[i];
-		size_t j;
-
-		if (!str)
-			continue;
-		j = hash_bytes(str, strlen(str), HASH_INIT) & (ncap - 1);
-		while (nslot[j])
-			j = (j + 1) & (ncap - 1);
-		nslot[j] = str;
-	}
-	free(ss->slot);
-	ss->slot = nslot;
-	ss->cap = ncap;
-	return 0;
-}
-
-/* Interned copy of the first LEN bytes of STR, or NULL on ENOMEM. */
-static const char *intern_n(struct syms *s, const char *str, size_t len)
-{
-	struct strset *ss = &s->c->strs;
-	char *copy;
-	size_t j;
-
-	if ((ss->cnt + 1) * 2 > ss->cap && strset_grow(ss))
-		return NULL;
-	j = hash_bytes(str, len, HASH_INIT) & (ss->cap - 1);
-	for (; ss->slot[j]; j = (j + 1) & (ss->cap - 1)) {
-		if (!strncmp(ss->slot[j], str, len) && ss->slot[j][len] == '\0')
-			return ss->slot[j];
-	}
-	copy = malloc(len + 1);
-	if (!copy)
-		return NULL;
-	memcpy(copy, str, len);
-	copy[len] = '\0';
-	ss->slot[j] = copy;
-	ss->cnt++;
-	return copy;
-}
-
-static const char *intern(struct syms *s, const char *str)
-{
-	return str ? intern_n(s, str, strlen(str)) : NULL;
-}
-
-/* Interned, demangled symbol name without an ELF "@VERSION" suffix. */
-static const char *intern_sym(struct syms *s, const char *name)
-{
-	const char *ret, *at;
-	char *buf, *dem;
-	size_t len;
-	int status = -1;
-
-	if (!name || !*name)
-		return NULL;
-	at = strchr(name + 1, '@');
-	len = at ? (size_t)(at - name) : strlen(name);
-	if (len < 2 || name[0] != '_' || name[1] != 'Z')
-		return intern_n(s, name, len);
-
-	buf = strndup(name, len);
-	if (!buf)
-		return NULL;
-	dem = __cxa_demangle(buf, NULL, NULL, &status);
-	ret = intern(s, status == 0 && dem ? dem : buf);
-	free(dem);
-	free(buf);
-	return ret;
-}
-
-/* ------------------------------------------------------------------ */
-/* result cache */
-
-static size_t cache_hash(const char *ident, uint64_t off, bool retaddr, size_t n)
-{
-	uint64_t h = HASH_INIT;
-
-	h = hash_bytes(&ident, sizeof(ident), h);
-	h = hash_bytes(&off, sizeof(off), h);
-	h = hash_bytes(&retaddr, sizeof(retaddr), h);
-	return (size_t)(h & (n - 1));
-}
-
-static struct cache_ent *cache_find(struct syms *s, const char *ident, uint64_t off, bool retaddr)
-{
-	struct cache_ent *e;
-
-	if (!s->c->nbuckets)
-		return NULL;
-	for (e = s->c->bucket[cache_hash(ident, off, retaddr, s->c->nbuckets)]; e; e = e->next) {
-		if (e->ident == ident && e->off == off && e->retaddr == retaddr)
-			return e;
-	}
-	return NULL;
-}
-
-static int cache_insert(struct syms *s, struct cache_ent *ent)
-{
-	size_t h;
-
-	if (s->c->ncached >= s->c->nbuckets) {
-		size_t nn = s->c->nbuckets ? s->c->nbuckets * 2 : 1024;
-		struct cache_ent **nb = calloc(nn, sizeof(*nb));
-
-		if (!nb)
-			return -ENOMEM;
-		for (size_t i = 0; i < s->c->nbuckets; i++) {
-			struct cache_ent *e, *next;
-
-			for (e = s->c->bucket[i]; e; e = next) {
-				next = e->next;
-				h = cache_hash(e->ident, e->off, e->retaddr, nn);
-				e->next = nb[h];
-				nb[h] = e;
-			}
-		}
-		free(s->c->bucket);
-		s->c->bucket = nb;
-		s->c->nbuckets = nn;
-	}
-	h = cache_hash(ent->ident, ent->off, ent->retaddr, s->c->nbuckets);
-	ent->next = s->c->bucket[h];
-	s->c->bucket[h] = ent;
-	s->c->ncached++;
-	return 0;
-}
+#include "syms_priv.h"
 
 /* ------------------------------------------------------------------ */
 /* modules */
@@ -310,7 +47,7 @@ static struct syms_mod *mod_of(Dwfl_Module *dm)
 	return *ud;
 }
 
-static struct syms_mod *mod_at(struct syms *s, uint64_t addr)
+struct syms_mod *syms_mod_at(struct syms *s, uint64_t addr)
 {
 	return s->dwfl ? mod_of(dwfl_addrmodule(s->dwfl, addr)) : NULL;
 }
@@ -438,7 +175,7 @@ static const char *mod_ident(struct syms *s, Dwfl_Module *dm, const struct cand 
 			     c->img.id.dev_minor, c->img.id.inode, c->img.id.path) < 0)
 			return NULL;
 	}
-	ret = intern(s, buf);
+	ret = syms_intern(s, buf);
 	free(buf);
 	return ret;
 }
@@ -538,7 +275,7 @@ static void find_exe_interp(struct syms *s, const struct proc_maps *maps)
 				    e->dev_major == major(st.st_dev) &&
 				    e->dev_minor == minor(st.st_dev)) {
 					s->exe = procimg__file_id(e);
-					s->exe.path = intern(s, e->path);
+					s->exe.path = syms_intern(s, e->path);
 					s->have_exe = s->exe.path != NULL;
 				}
 			}
@@ -553,7 +290,7 @@ static void find_exe_interp(struct syms *s, const struct proc_maps *maps)
 				e = &maps->e[i];
 				if (procmaps__is_file(e) && !strcmp(e->path, link)) {
 					s->exe = procimg__file_id(e);
-					s->exe.path = intern(s, e->path);
+					s->exe.path = syms_intern(s, e->path);
 					s->have_exe = s->exe.path != NULL;
 				}
 			}
@@ -591,7 +328,7 @@ static void find_exe_interp(struct syms *s, const struct proc_maps *maps)
 		}
 		if (e) {
 			s->interp = procimg__file_id(e);
-			s->interp.path = intern(s, e->path);
+			s->interp.path = syms_intern(s, e->path);
 			s->have_interp = s->interp.path != NULL;
 		}
 	}
@@ -650,7 +387,7 @@ static int update(struct syms *s, const struct proc_maps *maps)
 		c->fd = fd;
 		c->img.id = procimg__file_id(e);
 		c->x = e->x;
-		c->img.id.path = intern(s, e->path);
+		c->img.id.path = syms_intern(s, e->path);
 		if (!c->img.id.path) {
 			close(fd);
 			err = -ENOMEM;
@@ -783,7 +520,7 @@ struct syms *syms__new_maps(int pid, const struct proc_maps *maps)
 		return NULL;
 	}
 	s->pid = pid;
-	s->c = &shared;
+	s->c = &syms_shared;
 	memcpy(s->debuginfo_buf, DEBUGINFO_PATH, sizeof(DEBUGINFO_PATH));
 	s->debuginfo_path = s->debuginfo_buf;
 	s->cb.find_elf = dwfl_build_id_find_elf;
@@ -855,191 +592,11 @@ void syms__free(struct syms *s)
 }
 
 /* ------------------------------------------------------------------ */
-/* public: resolution */
-
-/* Demangled name of a subprogram or inlined instance (through abstract_origin). */
-static const char *die_func(struct syms *s, Dwarf_Die *die)
-{
-	Dwarf_Attribute attr;
-	const char *name = NULL;
-
-	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
-	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr))
-		name = dwarf_formstring(&attr);
-	if (!name && dwarf_attr_integrate(die, DW_AT_name, &attr))
-		name = dwarf_formstring(&attr);
-	return intern_sym(s, name);
-}
-
-/* DW_AT_call_file / DW_AT_call_line of an inlined instance. */
-static void die_call_site(struct syms *s, Dwarf_Die *die, const char **file, int *line)
-{
-	Dwarf_Attribute attr;
-	Dwarf_Files *files;
-	Dwarf_Word v;
-	Dwarf_Die cu;
-	size_t nfiles;
-	const char *f = NULL;
-
-	*file = NULL;
-	*line = 0;
-	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &attr), &v) == 0 &&
-	    dwarf_diecu(die, &cu, NULL, NULL) &&
-	    dwarf_getsrcfiles(&cu, &files, &nfiles) == 0 && v < nfiles)
-		f = dwarf_filesrc(files, v, NULL, NULL);
-	if (f && strcmp(f, "???"))	/* libdw's name for DWARF < 5 file 0 */
-		*file = intern(s, f);
-	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &attr), &v) == 0 && v <= INT_MAX)
-		*line = (int)v;
-}
-
-/* Symbolize ADDR in M from scratch. NULL on ENOMEM. */
-static struct cache_ent *symbolize(struct syms *s, struct syms_mod *m, uint64_t addr,
-				   bool retaddr)
-{
-	uint64_t lookup = retaddr && addr ? addr - 1 : addr;
-	const char *symname = NULL, *cur_file = NULL, *name;
-	struct cframe *fr = NULL, *f;
-	struct cache_ent *ent = NULL;
-	Dwarf_Die *scopes = NULL, *cu, *sub = NULL, inner;
-	Dwarf_Addr dwbias = 0, entry;
-	bool have_sym = false;
-	uint64_t offset = 0;
-	int cur_line = 0, nscopes = 0, n = 0, lineno;
-	Dwfl_Line *ln;
-	GElf_Off symoff;
-	GElf_Sym sym;
-
-	name = dwfl_module_addrinfo(m->dm, lookup, &symoff, &sym, NULL, NULL, NULL);
-	if (name) {
-		symname = intern_sym(s, name);
-		offset = symoff + (addr - lookup);
-		have_sym = true;
-	}
-
-	ln = dwfl_module_getsrc(m->dm, lookup);
-	if (ln) {
-		name = dwfl_lineinfo(ln, NULL, &lineno, NULL, NULL, NULL);
-		cur_file = intern(s, name);
-		cur_line = name && lineno > 0 ? lineno : 0;
-	}
-
-	cu = dwfl_module_addrdie(m->dm, lookup, &dwbias);
-	if (cu && dwarf_getscopes(cu, lookup - dwbias, &scopes) > 0) {
-		/* the concrete chain: dwarf_getscopes goes abstract after an inline */
-		inner = scopes[0];
-		free(scopes);
-		scopes = NULL;
-		nscopes = dwarf_getscopes_die(&inner, &scopes);
-		if (nscopes < 0)
-			nscopes = 0;
-	}
-
-	fr = calloc((size_t)nscopes + 1, sizeof(*fr));
-	if (!fr)
-		goto cleanup;
-	for (int i = 0; i < nscopes; i++) {
-		int tag = dwarf_tag(&scopes[i]);
-
-		if (tag == DW_TAG_subprogram || tag == DW_TAG_entry_point) {
-			sub = &scopes[i];
-			break;
-		}
-		if (tag != DW_TAG_inlined_subroutine)
-			continue;
-		f = &fr[n++];
-		f->func = die_func(s, &scopes[i]);
-		f->file = cur_file;
-		f->line = cur_line;
-		f->inlined = true;
-		die_call_site(s, &scopes[i], &cur_file, &cur_line);
-	}
-
-	f = &fr[n++];
-	f->func = symname;
-	if (!have_sym && sub) {
-		f->func = die_func(s, sub);
-		if (dwarf_entrypc(sub, &entry) == 0 && entry + dwbias <= addr)
-			offset = addr - (entry + dwbias);
-	}
-	f->file = cur_file;
-	f->line = cur_line;
-	f->inlined = false;
-	for (int i = 0; i < n; i++)
-		fr[i].offset = offset;
-
-	ent = malloc(sizeof(*ent) + (size_t)n * sizeof(*fr));
-	if (!ent)
-		goto cleanup;
-	ent->next = NULL;
-	ent->ident = m->ident;
-	ent->off = addr - m->img.bias;
-	ent->retaddr = retaddr;
-	ent->n = n;
-	memcpy(ent->fr, fr, (size_t)n * sizeof(*fr));
-
-cleanup:
-	free(scopes);
-	free(fr);
-	return ent;
-}
-
-static void fill(struct sym_frame *out, const struct cframe *cf, uint64_t addr,
-		 const struct syms_mod *m)
-{
-	out->addr = addr;
-	out->func = cf->func;
-	out->offset = cf->offset;
-	out->file = cf->file;
-	out->line = cf->line;
-	out->module = m->img.id.path;
-	out->module_off = addr - m->img.bias;
-	out->inlined = cf->inlined;
-}
-
-int syms__resolve(struct syms *s, uint64_t addr, bool is_retaddr,
-		  struct sym_frame *out, int max)
-{
-	struct cache_ent *ent;
-	struct syms_mod *m;
-	int n;
-
-	if (!s || !out || max <= 0)
-		return -EINVAL;
-	m = mod_at(s, addr);
-	if (!m) {
-		memset(out, 0, sizeof(*out));
-		out->addr = addr;
-		out->module = UNKNOWN_MODULE;
-		out->module_off = addr;
-		return 1;
-	}
-
-	ent = cache_find(s, m->ident, addr - m->img.bias, is_retaddr);
-	if (!ent) {
-		ent = symbolize(s, m, addr, is_retaddr);
-		if (!ent)
-			return -ENOMEM;
-		if (cache_insert(s, ent)) {
-			free(ent);
-			return -ENOMEM;
-		}
-	}
-
-	/* Too little room: keep the innermost inlined frames and the function. */
-	n = ent->n <= max ? ent->n : max;
-	for (int i = 0; i < n - 1; i++)
-		fill(&out[i], &ent->fr[i], addr, m);
-	fill(&out[n - 1], &ent->fr[ent->n - 1], addr, m);
-	return n;
-}
-
-/* ------------------------------------------------------------------ */
 /* public: modules */
 
 const char *syms__module(struct syms *s, uint64_t addr)
 {
-	struct syms_mod *m = s ? mod_at(s, addr) : NULL;
+	struct syms_mod *m = s ? syms_mod_at(s, addr) : NULL;
 
 	return m ? m->img.id.path : NULL;
 }
@@ -1051,14 +608,14 @@ const char *syms__exe(struct syms *s)
 
 bool syms__in_exe(struct syms *s, uint64_t addr)
 {
-	struct syms_mod *m = s ? mod_at(s, addr) : NULL;
+	struct syms_mod *m = s ? syms_mod_at(s, addr) : NULL;
 
 	return m && m->is_exe;
 }
 
 bool syms__in_interp(struct syms *s, uint64_t addr)
 {
-	struct syms_mod *m = s ? mod_at(s, addr) : NULL;
+	struct syms_mod *m = s ? syms_mod_at(s, addr) : NULL;
 
 	return m && m->is_interp;
 }

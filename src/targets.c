@@ -235,7 +235,7 @@ int tracer__exec_stop(struct tracer *t, int pid)
 	len = readlink(link, exe, sizeof(exe) - 1);
 	if (len > 0) {
 		exe[len] = 0;
-		err = plan__predict(exe, t->o->allocator, t->o->track, &plan);
+		err = plan__predict(exe, pid, t->o->allocator, t->o->track, &plan);
 		if (err == -ENOENT && plan.no_malloc && plan.nprobes > 0)
 			err = 0;
 		n = err ? 0 : tracer__attach(t, pid, &plan);

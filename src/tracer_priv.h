@@ -37,7 +37,11 @@ struct site_set {
 };
 
 struct lt_site *site_set__add(struct site_set *ss);	/* zeroed; NULL on ENOMEM */
+/* The site of SS with ID and TAG (lt_site.tag), added when new. NULL on ENOMEM. */
+struct lt_site *site_set__get(struct site_set *ss, const struct lt_site_id *id, uint64_t tag);
 void site_set__free(struct site_set *ss);
+/* The site id of a BPF site key. */
+struct lt_site_id site_id_of(const struct lt_site_key *k);
 
 /* A growing array of u64 (tgids, stack ids). */
 struct u64_vec {
@@ -121,6 +125,17 @@ void map__delete_tgids(int fd, size_t key_size, const struct u64_vec *dead);
 void map__delete_before(int fd, size_t key_size, size_t val_size, uint32_t tgid, uint64_t ns, size_t ts_off);
 /* Append the u64 at OFF in every key (IN_KEY) or value of map FD to VEC. */
 void map__collect_u64(int fd, size_t key_size, size_t val_size, bool in_key, size_t off, struct u64_vec *vec);
+/* What a collector's map callback gets (collect__map). */
+struct collect_ctx {
+	struct tracer *t;
+	struct site_set *ss;
+	bool report;
+	int err;		/* the first error of a callback */
+};
+
+/* Run FN over map FD for a collector: 0, or the first -errno of the walk or of FN (ctx->err). */
+int collect__map(struct tracer *t, int fd, size_t key_size, size_t val_size, map_fn fn,
+		 struct site_set *ss, bool report);
 /* Tracker slot K's sites now (keep_dead: a gone target's last ones). 0 or -errno. */
 int collect__sites(struct tracer *t, int k, struct site_set *ss, bool report);
 uint64_t ktime_now_ns(void);

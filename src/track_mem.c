@@ -77,19 +77,6 @@ static uint64_t started_ns(struct tracer *t, uint32_t tgid)
 	return ns;
 }
 
-static struct lt_site_id site_id(const struct lt_site_key *k)
-{
-	struct lt_site_id id = { k->tgid, k->stack_err, k->stack, k->caller };
-
-	return id;
-}
-
-struct collect_ctx {
-	struct tracer *t;
-	struct site_set *ss;
-	int err;
-};
-
 static void add_site(const void *key, const void *val, void *arg)
 {
 	const struct lt_site_key *k = key;
@@ -102,7 +89,7 @@ static void add_site(const void *key, const void *val, void *arg)
 		return;
 	}
 	s->pid = k->tgid;
-	s->id = site_id(k);
+	s->id = site_id_of(k);
 	s->v[0] = v->bytes;
 	s->v[1] = v->allocs;
 	s->before_start = v->first_ns && v->first_ns < started_ns(c->t, k->tgid);
@@ -133,7 +120,7 @@ static void scan_one(const void *key, const void *val, void *arg)
 {
 	const struct lt_alloc_val *a = val;
 	struct scan_ctx *c = arg;
-	struct lt_site probe = { .id = site_id(&a->site) };
+	struct lt_site probe = { .id = site_id_of(&a->site) };
 	struct lt_site *s = bsearch(&probe, c->ss->s, c->ss->n, sizeof(*s), id_cmp);
 	uint64_t age = c->now > a->ts_ns ? c->now - a->ts_ns : 0;
 
@@ -177,12 +164,9 @@ static int scan_allocs(struct tracer *t, struct site_set *ss)
 
 static int collect(struct tracer *t, struct site_set *ss, bool report)
 {
-	struct collect_ctx c = { t, ss, 0 };
-	int err = map__for_each(bpf_map__fd(t->skel->maps.sites), sizeof(struct lt_site_key),
-				sizeof(struct lt_site_val), add_site, &c);
+	int err = collect__map(t, bpf_map__fd(t->skel->maps.sites), sizeof(struct lt_site_key),
+			       sizeof(struct lt_site_val), add_site, ss, report);
 
-	if (!err)
-		err = c.err;
 	if (!err && report)
 		err = scan_allocs(t, ss);
 	return err;

@@ -122,12 +122,6 @@ static void stack_refs(struct tracer *t, struct u64_vec *refs)
 			 sizeof(struct lt_thread), false, offsetof(struct lt_thread, site.stack), refs);
 }
 
-struct collect_ctx {
-	struct tracer *t;
-	struct site_set *ss;
-	int err;
-};
-
 /* One thread into its site: v[0] all, v[1] exited-unjoined, v[2] live, v[3] stack bytes. */
 static void add_thread(const void *key, const void *val, void *arg)
 {
@@ -135,25 +129,19 @@ static void add_thread(const void *key, const void *val, void *arg)
 	const struct lt_thread *th = val;
 	struct collect_ctx *c = arg;
 	struct target *tg = tracer__find(c->t, k->tgid);
+	struct lt_site_id id = site_id_of(&th->site);
 	struct thread_state *st;
-	struct lt_site *s = NULL;
+	struct lt_site *s;
 
 	if (!tg || !target__alive(tg))
 		return;
-	for (int i = 0; i < c->ss->n && !s; i++)
-		if (c->ss->s[i].pid == (int)k->tgid && c->ss->s[i].id.stack == th->site.stack &&
-		    c->ss->s[i].id.err == th->site.stack_err && c->ss->s[i].id.caller == th->site.caller)
-			s = &c->ss->s[i];
+	s = site_set__get(c->ss, &id, 0);
 	if (!s) {
-		s = site_set__add(c->ss);
-		if (!s) {
-			c->err = -ENOMEM;
-			return;
-		}
-		s->pid = k->tgid;
-		s->id = (struct lt_site_id){ k->tgid, th->site.stack_err, th->site.stack, th->site.caller };
-		s->addr = th->start_routine;
+		c->err = -ENOMEM;
+		return;
 	}
+	if (!s->v[0])
+		s->addr = th->start_routine;	/* the first thread's */
 	s->v[0]++;
 	s->v[th->state == LT_THREAD_EXITED ? 1 : 2]++;
 	if (!s->oldest_ns || th->start_ns < s->oldest_ns)
@@ -164,10 +152,6 @@ static void add_thread(const void *key, const void *val, void *arg)
 
 static int collect(struct tracer *t, struct site_set *ss, bool report)
 {
-	struct collect_ctx c = { t, ss, 0 };
-	int err;
-
-	(void)report;
 	for (int i = 0; i < t->ntg; i++) {
 		struct thread_state *st = state(t, t->tg[i]);
 		int n;
@@ -178,9 +162,8 @@ static int collect(struct tracer *t, struct site_set *ss, bool report)
 		if (n >= 0)
 			st->total_live = n;
 	}
-	err = map__for_each(bpf_map__fd(t->skel->maps.threads), sizeof(struct lt_thread_key),
-			    sizeof(struct lt_thread), add_thread, &c);
-	return err ? err : c.err;
+	return collect__map(t, bpf_map__fd(t->skel->maps.threads), sizeof(struct lt_thread_key),
+			    sizeof(struct lt_thread), add_thread, ss, report);
 }
 
 /* Threads that libc starts for itself: the creating call comes from libc. */

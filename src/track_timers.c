@@ -109,13 +109,6 @@ static int64_t check_timerfd(int pid, int fd, const struct lt_timer *tm)
 	return ticks;
 }
 
-struct collect_ctx {
-	struct tracer *t;
-	struct site_set *ss;
-	bool check_proc;
-	int err;
-};
-
 /* One timer into its site (sites of one kind): v[0] open, v[1] periodic; num its interval; num2 ticks. */
 static void add_timer(const void *key, const void *val, void *arg)
 {
@@ -123,26 +116,18 @@ static void add_timer(const void *key, const void *val, void *arg)
 	const struct lt_timer *tm = val;
 	struct collect_ctx *c = arg;
 	struct target *tg = tracer__find(c->t, k->tgid);
-	struct lt_site *s = NULL;
+	struct lt_site_id id = site_id_of(&tm->site);
+	struct lt_site *s;
 
 	if (!tg || !target__alive(tg))
 		return;
-	for (int i = 0; i < c->ss->n && !s; i++)
-		if (c->ss->s[i].pid == (int)k->tgid && c->ss->s[i].id.stack == tm->site.stack &&
-		    c->ss->s[i].id.err == tm->site.stack_err && c->ss->s[i].id.caller == tm->site.caller &&
-		    c->ss->s[i].addr == k->kind)
-			s = &c->ss->s[i];
+	s = site_set__get(c->ss, &id, k->kind);
 	if (!s) {
-		s = site_set__add(c->ss);
-		if (!s) {
-			c->err = -ENOMEM;
-			return;
-		}
-		s->pid = k->tgid;
-		s->id = (struct lt_site_id){ k->tgid, tm->site.stack_err, tm->site.stack, tm->site.caller };
-		s->addr = k->kind;
-		s->num2 = k->kind == LT_TIMER_FD && c->check_proc ? 0 : -1;
+		c->err = -ENOMEM;
+		return;
 	}
+	if (s->v[0] == 0)
+		s->num2 = k->kind == LT_TIMER_FD && c->report ? 0 : -1;
 	s->v[0]++;
 	if (tm->armed && tm->interval_ns) {
 		s->v[1]++;
@@ -151,7 +136,7 @@ static void add_timer(const void *key, const void *val, void *arg)
 	}
 	if (!s->oldest_ns || tm->created_ns < s->oldest_ns)
 		s->oldest_ns = tm->created_ns;
-	if (k->kind == LT_TIMER_FD && c->check_proc) {
+	if (k->kind == LT_TIMER_FD && c->report) {
 		int64_t ticks = check_timerfd(tg->pid, (int)k->id, tm);
 		struct timer_state *st = state(c->t, tg);
 
@@ -164,18 +149,14 @@ static void add_timer(const void *key, const void *val, void *arg)
 
 static int collect(struct tracer *t, struct site_set *ss, bool report)
 {
-	struct collect_ctx c = { t, ss, report, 0 };
-	int err;
-
 	for (int i = 0; report && i < t->ntg; i++) {
 		struct timer_state *st = state(t, t->tg[i]);
 
 		if (st && target__alive(t->tg[i]))
 			st->mismatch = 0;
 	}
-	err = map__for_each(bpf_map__fd(t->skel->maps.timers), sizeof(struct lt_timer_key),
-			    sizeof(struct lt_timer), add_timer, &c);
-	return err ? err : c.err;
+	return collect__map(t, bpf_map__fd(t->skel->maps.timers), sizeof(struct lt_timer_key),
+			    sizeof(struct lt_timer), add_timer, ss, report);
 }
 
 static void finish(struct tracer *t, struct lt_section *sec, struct lt_report *r)
@@ -189,7 +170,7 @@ static void finish(struct tracer *t, struct lt_section *sec, struct lt_report *r
 			r->drops[LT_DROP_TIMER_MISMATCH] += st->mismatch;
 	}
 	for (int i = 0; i < sec->nsites; i++)
-		sec->sites[i].label = strdup(sec->sites[i].addr == LT_TIMER_FD ? "timerfd" : "posix");
+		sec->sites[i].label = strdup(sec->sites[i].tag == LT_TIMER_FD ? "timerfd" : "posix");
 }
 
 const struct tracker lt_tracker_timers = {

@@ -15,12 +15,10 @@ static void text_head(FILE *f, const struct lt_report *r, const struct lt_sectio
 	fmt_bytes(b1, sizeof(b1), s->tot[0]);
 	fmt_bytes(b2, sizeof(b2), s->delta);
 	fprintf(f, "MEMORY: %" PRId64 " bytes (%s) outstanding in %" PRId64
-		" allocations, %s%s since the last report; %d site%s",
-		s->tot[0], b1, s->tot[1], s->delta >= 0 ? "+" : "", b2,
-		s->nsites_total, s->nsites_total == 1 ? "" : "s");
-	if (s->nsites < s->nsites_total)
-		fprintf(f, ", top %d shown", s->nsites);
-	fprintf(f, "\n");
+		" allocations, %s%s since the last report; ", s->tot[0], b1, s->tot[1],
+		s->delta >= 0 ? "+" : "", b2);
+	text_sites(f, s);
+	fputc('\n', f);
 }
 
 static void text_site(FILE *f, const struct lt_section *sec, const struct lt_site *s, int i)
@@ -69,25 +67,12 @@ static void json_site(FILE *f, const struct lt_site *s)
 
 /* Go's heap profiles' sample types that apply to outstanding memory. */
 static const struct lt_pprof_desc pprof = {
-	.sibling = NULL,
-	.values = { { "inuse_objects", "count", 1 }, { "inuse_space", "bytes", 0 } },
-	.nvalues = 2,
-	.period_type = "space",
-	.period_unit = "bytes",
-	.default_type = "inuse_space",
+	.values = { { "inuse_objects", "count", 1 }, { "inuse_space", "bytes", 0 } }, .nvalues = 2,
+	.period_type = "space", .period_unit = "bytes", .default_type = "inuse_space",
 };
 
 const struct lt_view lt_view_memory = {
-	.key = "memory",
-	.by_sort_key = true,
-	.nsort = 2,
-	.drop_empty = true,
-	.text_head = text_head,
-	.text_site = text_site,
-	.text_proc = text_proc,
-	.json_proc = json_proc,
-	.json_head = json_head,
-	.json_site = json_site,
-	.folded_value = 0,
-	.pprof = &pprof,
+	.key = "memory", .by_sort_key = true, .nsort = 2, .drop_empty = true, .folded_value = 0,
+	.text_head = text_head, .text_site = text_site, .text_proc = text_proc,
+	.json_head = json_head, .json_site = json_site, .json_proc = json_proc, .pprof = &pprof,
 };

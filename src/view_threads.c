@@ -13,12 +13,10 @@ static void text_head(FILE *f, const struct lt_report *r, const struct lt_sectio
 {
 	(void)r;
 	fprintf(f, "THREADS: %" PRId64 " live and %" PRId64 " exited-unjoined from tracked creation sites; %" PRId64
-		" threads running in all, %" PRId64 " of them from before the attach; %d site%s",
-		s->tot[2], s->tot[1], s->extra[0], s->extra[1], s->nsites_total,
-		s->nsites_total == 1 ? "" : "s");
-	if (s->nsites < s->nsites_total)
-		fprintf(f, ", top %d shown", s->nsites);
-	fprintf(f, "\n");
+		" threads running in all, %" PRId64 " of them from before the attach; ",
+		s->tot[2], s->tot[1], s->extra[0], s->extra[1]);
+	text_sites(f, s);
+	fputc('\n', f);
 }
 
 static void text_site(FILE *f, const struct lt_section *sec, const struct lt_site *s, int i)
@@ -70,23 +68,13 @@ static int labels(const struct lt_site *s, struct lt_label *out, int max)
 }
 
 static const struct lt_pprof_desc pprof = {
-	.sibling = "threads",
+	.sibling = "threads", .labels = labels, .nvalues = 4,
 	.values = { { "threads", "count", 0 }, { "live", "count", 2 },
 		    { "exited_unjoined", "count", 1 }, { "stack_reservation", "bytes", 3 } },
-	.nvalues = 4,
-	.period_type = "threads",
-	.period_unit = "count",
-	.default_type = "threads",
-	.labels = labels,
+	.period_type = "threads", .period_unit = "count", .default_type = "threads",
 };
 
 const struct lt_view lt_view_threads = {
-	.key = "threads",
-	.nsort = 2,
-	.text_head = text_head,
-	.text_site = text_site,
-	.json_head = json_head,
-	.json_site = json_site,
-	.folded_value = -1,
-	.pprof = &pprof,
+	.key = "threads", .nsort = 2, .folded_value = -1, .pprof = &pprof,
+	.text_head = text_head, .text_site = text_site, .json_head = json_head, .json_site = json_site,
 };

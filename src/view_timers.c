@@ -12,10 +12,8 @@
 static void text_head(FILE *f, const struct lt_report *r, const struct lt_section *s)
 {
 	(void)r;
-	fprintf(f, "TIMERS: %" PRId64 " open; %d site%s", s->tot[0], s->nsites_total,
-		s->nsites_total == 1 ? "" : "s");
-	if (s->nsites < s->nsites_total)
-		fprintf(f, ", top %d shown", s->nsites);
+	fprintf(f, "TIMERS: %" PRId64 " open; ", s->tot[0]);
+	text_sites(f, s);
 	if (s->note)
 		fprintf(f, "; closes seen by %s", s->note);
 	fprintf(f, "\n");
@@ -69,22 +67,12 @@ static int labels(const struct lt_site *s, struct lt_label *out, int max)
 }
 
 static const struct lt_pprof_desc pprof = {
-	.sibling = "timers",
+	.sibling = "timers", .labels = labels, .nvalues = 2,
 	.values = { { "open", "count", 0 }, { "periodic", "count", 1 } },
-	.nvalues = 2,
-	.period_type = "timers",
-	.period_unit = "count",
-	.default_type = "open",
-	.labels = labels,
+	.period_type = "timers", .period_unit = "count", .default_type = "open",
 };
 
 const struct lt_view lt_view_timers = {
-	.key = "timers",
-	.nsort = 1,
-	.text_head = text_head,
-	.text_site = text_site,
-	.json_head = json_head,
-	.json_site = json_site,
-	.folded_value = -1,
-	.pprof = &pprof,
+	.key = "timers", .nsort = 1, .folded_value = -1, .pprof = &pprof,
+	.text_head = text_head, .text_site = text_site, .json_head = json_head, .json_site = json_site,
 };

@@ -32,6 +32,15 @@ for t in "$OUTPUT"/tests/test_*; do
 	add "$(basename "$t")"
 done
 
+# the pure tests need neither root nor BPF: as an unprivileged user too
+if [ -z "$filter" ] && [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	echo "== pure tests as uid 65534 (docs, help, man page, command-line refusals)"
+	setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+		/usr/bin/python3 tests/integration/run.py --pure 2>&1 | tee "$log" |
+		grep -v -E '^[0-9]+ passed, [0-9]+ failed'
+	add pure-unprivileged
+fi
+
 echo "== integration"
 python3 tests/integration/run.py $filter 2>&1 | tee "$log" | grep -v -E '^[0-9]+ passed, [0-9]+ failed'
 add integration

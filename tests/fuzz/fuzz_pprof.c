@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The report writers on reports built from arbitrary bytes: pprof (heap,
- * threads and timers profiles), JSON, text and folded.
+ * The report writers on reports built from arbitrary bytes: pprof (every
+ * section's profile), JSON, text and folded.
  *
  * - Every pprof profile must be well-formed protobuf (wire types 0 and 2
  *   only, lengths inside their message, the Profile's message fields
  *   well-formed one level down), start its string table with "", and have
- *   one Sample per site; pprof__write's output must gunzip to exactly
- *   pprof__encode_heap's bytes.
+ *   one Sample per shown site; pprof__write_section's output must gunzip
+ *   to exactly pprof__encode's bytes.
  * - The JSON line must be one syntactically valid JSON object ending in a
  *   newline.
  * Strings (function, file, module names, comm) are arbitrary bytes, NUL
@@ -21,6 +21,7 @@
 
 #include "pprof.h"
 #include "report.h"
+#include "trackers.h"
 #include "fuzz.h"
 
 struct pp_in {
@@ -109,6 +110,43 @@ static int pp_stack(struct pp_in *in, struct lt_frame **out)
 	return n;
 }
 
+/* A site of a section: the view's values, its own fields, a stack. */
+static void pp_site(struct pp_in *in, struct lt_site *s)
+{
+	s->pid = (int)pp_u(in, 4);
+	pp_comm(in, s->comm);
+	for (int v = 0; v < LT_SITE_VALUES; v++)
+		s->v[v] = (int64_t)pp_u(in, v ? 4 : 8);
+	s->delta = (int64_t)pp_u(in, 8);
+	s->rate = (double)(int32_t)pp_u(in, 4);
+	s->oldest_age_s = pp_age(in);
+	s->trend = (enum lt_trend)(pp_u(in, 1) % 4);
+	s->label = pp_str(in);
+	s->num = pp_u(in, 8);
+	s->num2 = (int64_t)pp_u(in, 8);
+	s->flags = (uint32_t)pp_u(in, 1);
+	s->truncated = pp_u(in, 1) & 1;
+	s->nstack = pp_stack(in, &s->stack);
+}
+
+/* One section per tracker the flags turn on, sites and totals from the bytes. */
+static void pp_section(struct pp_in *in, struct lt_report *r, const struct lt_view *view, int max)
+{
+	struct lt_section *sec = report__add_section(r, view);
+	int n = (int)(pp_u(in, 1) % max);
+
+	if (!sec || section__alloc_sites(sec, n))
+		return;
+	for (int v = 0; v < LT_SITE_VALUES; v++)
+		sec->tot[v] = (int64_t)pp_u(in, 8);
+	sec->delta = (int64_t)pp_u(in, 8);
+	sec->extra[0] = (int64_t)pp_u(in, 2);
+	sec->extra[1] = (int64_t)pp_u(in, 2);
+	for (int i = 0; i < n; i++)
+		pp_site(in, &sec->sites[i]);
+	sec->nsites_total = n + (int)pp_u(in, 1);
+}
+
 static struct lt_report *pp_report(struct pp_in *in)
 {
 	static const char *const hooks[] = { NULL, "tracepoints", "fentry on timerfd_release" };
@@ -130,76 +168,17 @@ static struct lt_report *pp_report(struct pp_in *in)
 		pp_comm(in, r->targets[i].comm);
 		r->targets[i].exited = pp_u(in, 1) & 1;
 	}
+	if (!r->targets)
+		r->ntargets = 0;
 	r->hooks = hooks[pp_u(in, 1) % 3];
 	for (int d = 0; d < LT_DROP__MAX; d++)
 		r->drops[d] = pp_u(in, 1) == 0xff ? pp_u(in, 8) : 0;
-
-	r->has_mem = flags & 2;
-	r->mem_bytes = (int64_t)pp_u(in, 8);
-	r->mem_allocs = (int64_t)pp_u(in, 8);
-	r->mem_delta_bytes = (int64_t)pp_u(in, 8);
-	r->nsites = (int)(pp_u(in, 1) % 24);
-	r->sites = calloc(r->nsites + 1, sizeof(*r->sites));
-	for (int i = 0; r->sites && i < r->nsites; i++) {
-		struct lt_mem_site *s = &r->sites[i];
-
-		s->pid = (int)pp_u(in, 4);
-		pp_comm(in, s->comm);
-		s->bytes = (int64_t)pp_u(in, 8);
-		s->allocs = (int64_t)pp_u(in, 4);
-		s->delta_bytes = (int64_t)pp_u(in, 8);
-		s->oldest_age_s = pp_age(in);
-		s->trend = (enum lt_trend)(pp_u(in, 1) % 4);
-		s->truncated = pp_u(in, 1) & 1;
-		s->nstack = pp_stack(in, &s->stack);
-	}
-	r->nsites_total = r->nsites + (int)pp_u(in, 1);
-
-	r->has_threads = flags & 4;
-	r->threads_live = (int)pp_u(in, 2);
-	r->threads_total_live = (int)pp_u(in, 2);
-	r->ntsites = (int)(pp_u(in, 1) % 8);
-	r->tsites = calloc(r->ntsites + 1, sizeof(*r->tsites));
-	for (int i = 0; r->tsites && i < r->ntsites; i++) {
-		struct lt_thread_site *s = &r->tsites[i];
-
-		s->pid = (int)pp_u(in, 4);
-		pp_comm(in, s->comm);
-		s->live = (int)pp_u(in, 2);
-		s->exited_unjoined = (int)pp_u(in, 2);
-		s->delta = (int)(int16_t)pp_u(in, 2);
-		s->oldest_age_s = pp_age(in);
-		s->start_routine = pp_str(in);
-		s->stack_bytes = pp_u(in, 8);
-		s->trend = (enum lt_trend)(pp_u(in, 1) % 4);
-		s->libc_internal = pp_u(in, 1) & 1;
-		s->truncated = pp_u(in, 1) & 1;
-		s->nstack = pp_stack(in, &s->stack);
-	}
-	r->ntsites_total = r->ntsites;
-
-	r->has_timers = flags & 8;
-	r->nmsites = (int)(pp_u(in, 1) % 8);
-	r->msites = calloc(r->nmsites + 1, sizeof(*r->msites));
-	for (int i = 0; r->msites && i < r->nmsites; i++) {
-		struct lt_timer_site *s = &r->msites[i];
-
-		s->pid = (int)pp_u(in, 4);
-		pp_comm(in, s->comm);
-		s->kind = pp_u(in, 1) & 1 ? "posix" : "timerfd";
-		s->open = (int)pp_u(in, 2);
-		s->periodic = (int)pp_u(in, 2);
-		s->delta = (int)(int16_t)pp_u(in, 2);
-		s->interval_ns = pp_u(in, 8);
-		s->expirations = (int64_t)pp_u(in, 8);
-		s->oldest_age_s = pp_age(in);
-		s->trend = (enum lt_trend)(pp_u(in, 1) % 4);
-		s->truncated = pp_u(in, 1) & 1;
-		s->nstack = pp_stack(in, &s->stack);
-	}
-	r->nmsites_total = r->nmsites;
-	if (!r->targets || !r->sites || !r->tsites || !r->msites)
-		r->ntargets = r->nsites = r->ntsites = r->nmsites = 0;
+	if (flags & 2)
+		pp_section(in, r, &lt_view_memory, 24);
+	if (flags & 4)
+		pp_section(in, r, &lt_view_threads, 8);
+	if (flags & 8)
+		pp_section(in, r, &lt_view_timers, 8);
 	return r;
 }
 
@@ -448,10 +427,8 @@ static void pp_check_json(const char *s, size_t n)
 	FUZZ_CHECK(j.p == j.end);
 }
 
-typedef int (*pp_encoder)(const struct lt_report *r, uint8_t **buf, size_t *len);
-typedef int (*pp_writer)(FILE *f, const struct lt_report *r);
-
-static void pp_profile(const struct lt_report *r, pp_encoder enc, pp_writer wr, int nsamples)
+/* Every section's profile: well-formed, one sample per shown site, and the gzip'ed one the same. */
+static void pp_profile(const struct lt_report *r, const struct lt_section *sec)
 {
 	uint8_t *raw = NULL;
 	char *gz = NULL;
@@ -459,15 +436,15 @@ static void pp_profile(const struct lt_report *r, pp_encoder enc, pp_writer wr, 
 	FILE *f;
 	int err;
 
-	err = enc(r, &raw, &rawlen);
+	err = pprof__encode(r, sec, NULL, &raw, &rawlen);
 	if (err) {
 		FUZZ_CHECK(err == -ENOMEM);
 		return;
 	}
-	pp_check_profile(raw, rawlen, nsamples);
+	pp_check_profile(raw, rawlen, sec->nsites);
 	f = open_memstream(&gz, &gzlen);
 	if (f) {
-		err = wr(f, r);
+		err = pprof__write_section(f, r, sec, NULL);
 		fclose(f);
 		if (!err)
 			pp_check_gzip((const uint8_t *)gz, gzlen, raw, rawlen);
@@ -498,9 +475,9 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
 
 	if (!r)
 		return 0;
-	pp_profile(r, pprof__encode_heap, pprof__write, r->has_mem ? r->nsites : 0);
-	pp_profile(r, pprof__encode_threads, pprof__write_threads, r->has_threads ? r->ntsites : 0);
-	pp_profile(r, pprof__encode_timers, pprof__write_timers, r->has_timers ? r->nmsites : 0);
+	for (int i = 0; i < r->nsecs; i++)
+		if (r->secs[i].view->pprof)
+			pp_profile(r, &r->secs[i]);
 	pp_text(r, output__json, true);
 	pp_text(r, output__text, false);
 	pp_text(r, output__folded, false);

@@ -70,6 +70,13 @@ EXPECT_REALLOC_SITE = "grow_origin"
 FREED_PREFIX = "freed_"
 
 
+def pure(fn):
+    """A test that needs neither root nor BPF (docs, --help, usage errors):
+    run.py runs it without root too."""
+    fn.pure = True
+    return fn
+
+
 class Skip(Exception):
     """The test cannot run here (reason in the message)."""
 

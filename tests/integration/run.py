@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Run leaktrace's integration tests.
 
-    python3 tests/integration/run.py [-v] [FILTER...]
+    python3 tests/integration/run.py [-v] [--pure] [FILTER...]
 
 Discovers test_*.py next to this file and runs every function named test_*
 (in file order), or only those whose "module.function" name contains one of
@@ -17,7 +17,10 @@ test failed, else 0.
 
 Everything is skipped (not passed) when not root, without
 /sys/kernel/btf/vmlinux, or without the leaktrace binary ($LEAKTRACE, default
-<repo>/leaktrace). Each test has a time limit ($LEAKTRACE_TEST_TIMEOUT
+<repo>/leaktrace) -- but the pure tests (marked @pure: docs, --help, the man
+page, command-line refusals), which need neither root nor BPF: they run
+without root too. --pure runs only those (tests/run.sh runs them as an
+unprivileged user). Each test has a time limit ($LEAKTRACE_TEST_TIMEOUT
 seconds, default 90, times $LEAKTRACE_TIMEOUT_SCALE).
 """
 import importlib
@@ -63,14 +66,16 @@ def _broken(exc):
     return fn
 
 
-def global_skip_reason():
+def global_skip_reason(fn):
+    lt = harness.LEAKTRACE
+    if not (os.path.isfile(lt) and os.access(lt, os.X_OK)):
+        return f"leaktrace binary not found at {lt} (build it, or set LEAKTRACE)"
+    if getattr(fn, "pure", False):
+        return None
     if os.geteuid() != 0:
         return "not root (integration tests need root for BPF)"
     if not os.path.exists("/sys/kernel/btf/vmlinux"):
         return "no /sys/kernel/btf/vmlinux (kernel BTF)"
-    lt = harness.LEAKTRACE
-    if not (os.path.isfile(lt) and os.access(lt, os.X_OK)):
-        return f"leaktrace binary not found at {lt} (build it, or set LEAKTRACE)"
     return None
 
 
@@ -115,11 +120,13 @@ def run_one(name, fn, verbose):
 
 
 def main(argv):
-    verbose = False
+    verbose = pure_only = False
     filters = []
     for a in argv:
         if a in ("-v", "--verbose"):
             verbose = True
+        elif a == "--pure":
+            pure_only = True
         elif a in ("-h", "--help"):
             print(__doc__.strip())
             return 0
@@ -129,11 +136,13 @@ def main(argv):
     tests = discover()
     if filters:
         tests = [(n, f) for n, f in tests if any(x in n for x in filters)]
+    if pure_only:
+        tests = [(n, f) for n, f in tests if getattr(f, "pure", False)]
 
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
-    skip = global_skip_reason()
     try:
         for name, fn in tests:
+            skip = global_skip_reason(fn)
             if skip:
                 print(f"SKIP {name}: {skip}", flush=True)
                 counts["SKIP"] += 1

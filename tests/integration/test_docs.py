@@ -5,7 +5,7 @@ import os
 import re
 import subprocess
 
-from harness import LEAKTRACE, check, check_eq
+from harness import pure, LEAKTRACE, check, check_eq
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -15,6 +15,7 @@ def help_options():
     return set(re.findall(r"--([a-z][a-z-]+)", out)) - {"help", "usage", "version"}
 
 
+@pure
 def test_help_man_readme_in_step():
     opts = help_options()
     check(len(opts) >= 15, f"--help lists too few options: {sorted(opts)}")

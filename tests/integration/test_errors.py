@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """Errors: exit 1 for errors, 2 for usage errors, and exactly one stderr line
-starting with "leaktrace: " (DESIGN.md section 5)."""
+starting with "leaktrace: " (README, "Errors")."""
 import os
 import shutil
 import subprocess
 
-from harness import LEAKTRACE, SCALE, Fail, Skip, Target, check_eq
+from harness import pure, LEAKTRACE, SCALE, Fail, Skip, Target, check_eq
 
 TIMEOUT = 20 * SCALE
 
@@ -51,10 +51,12 @@ def test_no_such_pid_json():
     check_eq(out.strip(), "", "stdout")
 
 
+@pure
 def test_no_target():
     check_error([], 2)
 
 
+@pure
 def test_no_target_with_options():
     check_error(["--format", "json", "-T", 5], 2)
 
@@ -94,10 +96,11 @@ def _usage(args):
 for _n, _a in BAD_ARGS.items():
     _t = _usage(_a)
     _t.__doc__ = f"leaktrace -p PID {' '.join(_a)} -> exit 2, one line"
-    globals()[f"test_usage_{_n}"] = _t
+    globals()[f"test_usage_{_n}"] = pure(_t)
 del _n, _a, _t
 
 
+@pure
 def test_bad_pid_syntax():
     check_error(["-p", "abc"], 2)
 
@@ -113,3 +116,18 @@ def test_not_root():
         raise Skip(f"{LEAKTRACE} is not executable by uid 65534")
     with Target("continuous") as t:
         check_error(["-p", t.pid], 1, prefix=prefix)
+
+
+def test_kernel_thread():
+    """-p 2 (kthreadd) is a kernel thread: one line that says so, not "no malloc"."""
+    line = check_error(["-p", 2], 1)
+    if "kernel thread" not in line or "no malloc" in line:
+        raise Fail(f"expected a line naming a kernel thread, got: {line}")
+
+
+@pure
+def test_command_blank():
+    """-c '   ': the command is empty (exit 2), not an exec error."""
+    line = check_error(["-c", "   "], 2)
+    if "empty" not in line:
+        raise Fail(f"expected 'the command is empty', got: {line}")

@@ -62,7 +62,7 @@ def _is_int(v):
 
 
 def test_json_contract():
-    """Field names and types of DESIGN.md section 4 (memory part)."""
+    """Field names and types of docs/design.md, "JSON" (memory part)."""
     r = leaker_run()
     rep = r.final
     problems = []

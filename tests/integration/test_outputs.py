@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import (GROW_FINAL_BYTES, LEAKER_EXPECT, LEAKTRACE, SCALE, SETTLE, Fail, Skip, Target, Tracer,
+from harness import (pure, GROW_FINAL_BYTES, LEAKER_EXPECT, LEAKTRACE, SCALE, SETTLE, Fail, Skip, Target, Tracer,
                      check, check_eq, describe_sites, mem_sites, sites_of, totals)
 
 GO_TIMEOUT = 60 * SCALE
@@ -269,6 +269,7 @@ BAD_OUTPUTS = {
 }
 
 
+@pure
 def test_output_usage_errors():
     """Ambiguous --format/-o combinations: exit 2, one stderr line, the target untouched."""
     with Target("continuous") as t:

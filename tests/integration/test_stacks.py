@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import (LEAKTRACE, REPO, SCALE, SETTLE, Fail, Skip, Target, Tracer, check, check_eq,
+from harness import (pure, LEAKTRACE, REPO, SCALE, SETTLE, Fail, Skip, Target, Tracer, check, check_eq,
                      check_leaker, describe_sites, fmt_frame, leaker_expect, leaker_run,
                      marker_line, mem_sites, source_of, sites_of, totals, trace_target)
 
@@ -187,9 +187,11 @@ def _refused(args, needle):
     check(needle in lines[0], f"{needle!r} in {lines[0]!r}")
 
 
+@pure
 def test_bad_stacks_value():
     _refused(["-p", "1", "--stacks", "lbr"], "expected auto, fp or dwarf")
 
 
+@pure
 def test_stacks_dwarf_with_all_refused():
     _refused(["-a", "--stacks", "dwarf"], "--stacks dwarf needs -p or -c")

@@ -3,7 +3,7 @@
  * Unit tests for src/elfsym.c. Expected values come from somewhere else:
  * the dynamic loader (dlsym/dlvsym minus dl_iterate_phdr's load bias),
  * binutils (readelf, nm, objdump -F), the process's own mapped code, and
- * binaries built here with cc. Hard glibc 2.36 facts from FACTS.md are
+ * binaries built here with cc. Hard glibc 2.36 facts (docs/design.md, "Probes") are
  * checked only when the libc build-id is the measured one.
  */
 #ifndef _GNU_SOURCE
@@ -26,7 +26,7 @@
 
 #define LIBSTDCXX "/usr/lib/x86_64-linux-gnu/libstdc++.so.6"
 #define PYTHON "/usr/bin/python3.11"
-/* Debian 12 glibc 2.36 libc.so.6 measured in FACTS.md */
+/* Debian 12 glibc 2.36 libc.so.6 as measured (docs/design.md, "Probes") */
 #define LIBC_236_BUILD_ID "93ac61ec5a8eb1396f9fbd350e3169a558528a40"
 
 /* ---------------------------------------------------------------------- */

@@ -13,6 +13,7 @@
 #include "report.h"
 #include "sink.h"
 #include "test.h"
+#include "trackers.h"
 
 /* ---- a synthetic report ---- */
 
@@ -36,9 +37,23 @@ static struct lt_frame fr(uint64_t addr, const char *func, const char *file, int
  * site 1: 4000 B / 1 alloc, an unknown frame, truncated
  * site 2: 50 B / 2 allocs, load_dataset <- worker;with;semicolons (same first address as site 0)
  */
+static struct lt_site *mem_site(struct lt_section *sec, int i, int64_t bytes, int64_t allocs,
+				enum lt_trend trend)
+{
+	struct lt_site *s = &sec->sites[i];
+
+	s->pid = 42;
+	s->v[0] = bytes;
+	s->v[1] = allocs;
+	s->trend = trend;
+	strcpy(s->comm, "server");
+	return s;
+}
+
 static void fill(struct lt_report *r, struct lt_target *tg)
 {
-	struct lt_mem_site *s;
+	struct lt_section *sec;
+	struct lt_site *s;
 
 	memset(r, 0, sizeof(*r));
 	r->number = 4;
@@ -50,15 +65,12 @@ static void fill(struct lt_report *r, struct lt_target *tg)
 	strcpy(tg->comm, "server");
 	r->targets = tg;
 	r->ntargets = 1;
-	r->has_mem = true;
-	r->nsites = r->nsites_total = 3;
-	r->sites = calloc(3, sizeof(*r->sites));
-	r->mem_bytes = 4350;
-	r->mem_allocs = 6;
+	sec = report__add_section(r, &lt_view_memory);
+	section__alloc_sites(sec, 3);
+	sec->tot[0] = 4350;
+	sec->tot[1] = 6;
 
-	s = &r->sites[0];
-	*s = (struct lt_mem_site){ .pid = 42, .bytes = 300, .allocs = 3, .trend = LT_TREND_GROWING };
-	strcpy(s->comm, "server");
+	s = mem_site(sec, 0, 300, 3, LT_TREND_GROWING);
 	s->stack = calloc(4, sizeof(*s->stack));
 	s->stack[0] = fr(BASE + 0x1234, "load_dataset", "job.c", 42, EXE, 0x1234, false);
 	s->stack[1] = fr(BASE + 0x1500, "parse", "parse.h", 7, EXE, 0x1500, true);
@@ -67,17 +79,13 @@ static void fill(struct lt_report *r, struct lt_target *tg)
 	s->stack[3].build_id = strdup("0123abcd");
 	s->nstack = 4;
 
-	s = &r->sites[1];
-	*s = (struct lt_mem_site){ .pid = 42, .bytes = 4000, .allocs = 1, .trend = LT_TREND_STABLE,
-				   .truncated = true };
-	strcpy(s->comm, "server");
+	s = mem_site(sec, 1, 4000, 1, LT_TREND_STABLE);
+	s->truncated = true;
 	s->stack = calloc(1, sizeof(*s->stack));
 	s->stack[0] = fr(0xdead0, NULL, NULL, 0, "[unknown]", 0xdead0, false);
 	s->nstack = 1;
 
-	s = &r->sites[2];
-	*s = (struct lt_mem_site){ .pid = 42, .bytes = 50, .allocs = 2, .trend = LT_TREND_NEW };
-	strcpy(s->comm, "server");
+	s = mem_site(sec, 2, 50, 2, LT_TREND_NEW);
 	s->stack = calloc(2, sizeof(*s->stack));
 	s->stack[0] = fr(BASE + 0x1234, "load_dataset", "job.c", 42, EXE, 0x1234, false);
 	s->stack[1] = fr(BASE + 0x2000, "worker;with;semicolons", "job.c", 99, EXE, 0x2000, false);
@@ -91,27 +99,27 @@ static void fill(struct lt_report *r, struct lt_target *tg)
  */
 static void fill_threads(struct lt_report *r)
 {
-	struct lt_thread_site *s;
+	struct lt_section *sec = report__add_section(r, &lt_view_threads);
+	struct lt_site *s;
 
-	r->has_threads = true;
-	r->threads_live = 7;
-	r->threads_exited_unjoined = 5;
-	r->ntsites = r->ntsites_total = 2;
-	r->tsites = calloc(2, sizeof(*r->tsites));
+	section__alloc_sites(sec, 2);
+	sec->tot[0] = 12;
+	sec->tot[1] = 5;
+	sec->tot[2] = 7;
 
-	s = &r->tsites[0];
-	*s = (struct lt_thread_site){ .pid = 42, .live = 7, .stack_bytes = 7 * 8388608ULL,
-				      .trend = LT_TREND_GROWING, .truncated = true };
+	s = &sec->sites[0];
+	*s = (struct lt_site){ .pid = 42, .v = { 7, 0, 7, 7 * 8388608LL }, .trend = LT_TREND_GROWING,
+			       .truncated = true };
 	strcpy(s->comm, "server");
-	s->start_routine = strdup("worker_main");
+	s->label = strdup("worker_main");
 	s->stack = calloc(2, sizeof(*s->stack));
 	s->stack[0] = fr(BASE + 0x3000, "start_worker", "pool.c", 17, EXE, 0x3000, false);
 	s->stack[1] = fr(BASE + 0x1500, "main", "job.c", 81, EXE, 0x1500, false);
 	s->nstack = 2;
 
-	s = &r->tsites[1];
-	*s = (struct lt_thread_site){ .pid = 42, .exited_unjoined = 5, .stack_bytes = 5 * 65536ULL,
-				      .trend = LT_TREND_NEW, .libc_internal = true };
+	s = &sec->sites[1];
+	*s = (struct lt_site){ .pid = 42, .v = { 5, 5, 0, 5 * 65536LL }, .trend = LT_TREND_NEW,
+			       .flags = LT_THREAD_LIBC_INTERNAL };
 	strcpy(s->comm, "server");
 	s->stack = calloc(1, sizeof(*s->stack));
 	s->stack[0] = fr(BASE + 0x3100, "spawn_helper", "pool.c", 30, EXE, 0x3100, false);
@@ -121,29 +129,67 @@ static void fill_threads(struct lt_report *r)
 /* Timer sites: 25 periodic timerfds of 1 s (arm_ticker), 4 one-shot POSIX timers (arm_once). */
 static void fill_timers(struct lt_report *r)
 {
-	struct lt_timer_site *s;
+	struct lt_section *sec = report__add_section(r, &lt_view_timers);
+	struct lt_site *s;
 
-	r->has_timers = true;
-	r->timers_open = 29;
-	r->nmsites = r->nmsites_total = 2;
-	r->msites = calloc(2, sizeof(*r->msites));
+	section__alloc_sites(sec, 2);
+	sec->tot[0] = 29;
 
-	s = &r->msites[0];
-	*s = (struct lt_timer_site){ .pid = 42, .kind = "timerfd", .open = 25, .periodic = 25,
-				     .interval_ns = 1000000000, .expirations = -1,
-				     .trend = LT_TREND_STABLE };
+	s = &sec->sites[0];
+	*s = (struct lt_site){ .pid = 42, .v = { 25, 25 }, .num = 1000000000, .num2 = -1,
+			       .trend = LT_TREND_STABLE };
 	strcpy(s->comm, "server");
+	s->label = strdup("timerfd");
 	s->stack = calloc(1, sizeof(*s->stack));
 	s->stack[0] = fr(BASE + 0x4000, "arm_ticker", "tick.c", 5, EXE, 0x4000, false);
 	s->nstack = 1;
 
-	s = &r->msites[1];
-	*s = (struct lt_timer_site){ .pid = 42, .kind = "posix", .open = 4, .expirations = -1,
-				     .trend = LT_TREND_NEW };
+	s = &sec->sites[1];
+	*s = (struct lt_site){ .pid = 42, .v = { 4, 0 }, .num2 = -1, .trend = LT_TREND_NEW };
 	strcpy(s->comm, "server");
+	s->label = strdup("posix");
 	s->stack = calloc(1, sizeof(*s->stack));
 	s->stack[0] = fr(BASE + 0x4100, "arm_once", "tick.c", 9, EXE, 0x4100, false);
 	s->nstack = 1;
+}
+
+/*
+ * A report with only the sections of R whose views are in ONLY (a tracker
+ * that is off has no section). Shares R's sites: free R, never it.
+ */
+static struct lt_report only(const struct lt_report *r, const struct lt_view *a, const struct lt_view *b)
+{
+	struct lt_report o = *r;
+
+	o.secs = calloc(r->nsecs ? r->nsecs : 1, sizeof(*o.secs));
+	o.nsecs = 0;
+	for (int i = 0; i < r->nsecs; i++)
+		if (r->secs[i].view == a || r->secs[i].view == b)
+			o.secs[o.nsecs++] = r->secs[i];
+	return o;
+}
+
+/* The encoders of each section's profile. */
+typedef int (*encoder)(const struct lt_report *r, uint8_t **buf, size_t *len);
+
+static int encode_view(const struct lt_report *r, const struct lt_view *v, uint8_t **buf, size_t *len)
+{
+	return pprof__encode(r, report__section(r, v), v->pprof, buf, len);
+}
+
+static int encode_heap(const struct lt_report *r, uint8_t **buf, size_t *len)
+{
+	return encode_view(r, &lt_view_memory, buf, len);
+}
+
+static int encode_threads(const struct lt_report *r, uint8_t **buf, size_t *len)
+{
+	return encode_view(r, &lt_view_threads, buf, len);
+}
+
+static int encode_timers(const struct lt_report *r, uint8_t **buf, size_t *len)
+{
+	return encode_view(r, &lt_view_timers, buf, len);
 }
 
 /* ---- a decoder for what we need of profile.proto ---- */
@@ -415,7 +461,6 @@ static const char *label_of(const struct d_prof *d, const struct d_sample *s, co
 	return NULL;
 }
 
-typedef int (*encoder)(const struct lt_report *r, uint8_t **buf, size_t *len);
 
 static bool encode_with(encoder enc, struct lt_report *r, struct d_prof *d)
 {
@@ -432,7 +477,7 @@ static bool encode_with(encoder enc, struct lt_report *r, struct d_prof *d)
 
 static bool encode(struct lt_report *r, struct d_prof *d)
 {
-	return encode_with(pprof__encode_heap, r, d);
+	return encode_with(encode_heap, r, d);
 }
 
 /* The label KEY of S is a string label with value WANT. */
@@ -594,17 +639,19 @@ out:
 
 static void test_empty_report(void)
 {
-	struct lt_report r = { .number = 1, .has_mem = true };
+	struct lt_report r = { .number = 1 };
 	struct d_prof d;
 
+	report__add_section(&r, &lt_view_memory);
 	if (encode(&r, &d)) {
 		ASSERT_EQ(d.nsample, 0, "no samples");
 		ASSERT_EQ(d.nst, 2, "sample types still there");
 	}
 	d_free(&d);
+	report__free_sites(&r);
 }
 
-/* pprof__write gzips exactly what pprof__encode_heap encodes. */
+/* pprof__write gzips exactly what encode_heap encodes. */
 static void test_gzip_roundtrip(void)
 {
 	struct lt_report r;
@@ -622,7 +669,7 @@ static void test_gzip_roundtrip(void)
 	f = fdopen(fd, "w");
 	ASSERT_EQ(pprof__write(f, &r), 0, "pprof__write");
 	fclose(f);
-	ASSERT_EQ(pprof__encode_heap(&r, &raw, &rawlen), 0, "encode");
+	ASSERT_EQ(encode_heap(&r, &raw, &rawlen), 0, "encode");
 
 	f = fopen(path, "rb");
 	if (ASSERT_OK_PTR(f, "reopen")) {
@@ -644,21 +691,26 @@ static void test_gzip_roundtrip(void)
 	report__free_sites(&r);
 }
 
+static int sibling(const char *path, const char *kind, char *out, size_t len)
+{
+	return sink__sibling(path, kind, ".pb.gz", out, len);
+}
+
 static void test_sibling_names(void)
 {
 	char out[64];
 
-	ASSERT_EQ(pprof__sibling("heap.pb.gz", "threads", out, sizeof(out)), 0, "fits");
+	ASSERT_EQ(sibling("heap.pb.gz", "threads", out, sizeof(out)), 0, "fits");
 	ASSERT_STREQ(out, "heap.threads.pb.gz", ".pb.gz stripped");
-	pprof__sibling("/d/heap.pb.gz", "timers", out, sizeof(out));
+	sibling("/d/heap.pb.gz", "timers", out, sizeof(out));
 	ASSERT_STREQ(out, "/d/heap.timers.pb.gz", "with a directory");
-	pprof__sibling("heap.prof", "threads", out, sizeof(out));
+	sibling("heap.prof", "threads", out, sizeof(out));
 	ASSERT_STREQ(out, "heap.prof.threads.pb.gz", "other names: appended");
-	pprof__sibling("x.gz", "timers", out, sizeof(out));
+	sibling("x.gz", "timers", out, sizeof(out));
 	ASSERT_STREQ(out, "x.gz.timers.pb.gz", ".gz alone is not .pb.gz");
-	pprof__sibling("heap.3.pb.gz", "threads", out, sizeof(out));
+	sibling("heap.3.pb.gz", "threads", out, sizeof(out));
 	ASSERT_STREQ(out, "heap.3.threads.pb.gz", "after %n expansion");
-	ASSERT_EQ(pprof__sibling("heap.pb.gz", "threads", out, 10), -ENAMETOOLONG, "too long");
+	ASSERT_EQ(sibling("heap.pb.gz", "threads", out, 10), -ENAMETOOLONG, "too long");
 }
 
 static void test_threads_profile(void)
@@ -674,7 +726,7 @@ static void test_threads_profile(void)
 
 	fill(&r, &tg);
 	fill_threads(&r);
-	if (!encode_with(pprof__encode_threads, &r, &d))
+	if (!encode_with(encode_threads, &r, &d))
 		goto out;
 	if (ASSERT_EQ(d.nst, 4, "sample types")) {
 		for (int i = 0; i < 4; i++) {
@@ -740,7 +792,7 @@ static void test_timers_profile(void)
 
 	fill(&r, &tg);
 	fill_timers(&r);
-	if (!encode_with(pprof__encode_timers, &r, &d))
+	if (!encode_with(encode_timers, &r, &d))
 		goto out;
 	if (ASSERT_EQ(d.nst, 2, "sample types")) {
 		ASSERT_STREQ(S(&d, d.st[0].type), "open", "type 0");
@@ -830,7 +882,7 @@ static int count_files(const char *dir)
 	return n;
 }
 
-/* pprof__write_files: one file per section that is on, siblings named by pprof__sibling. */
+/* sink__write_sections: one pprof file per section that is on, siblings named by sink__sibling. */
 static void test_write_files(void)
 {
 	struct lt_report r;
@@ -844,31 +896,31 @@ static void test_write_files(void)
 	fill_timers(&r);
 
 	snprintf(path, sizeof(path), "%s/heap.pb.gz", dir);
-	ASSERT_EQ(pprof__write_files(path, &r), 0, "every section");
+	ASSERT_EQ(sink__write_sections(path, LT_FMT_PPROF, &r), 0, "every section");
 	ASSERT_EQ(count_files(dir), 3, "three files, no temporary left");
-	check_gz_file(path, pprof__encode_heap, &r);
+	check_gz_file(path, encode_heap, &r);
 	snprintf(path, sizeof(path), "%s/heap.threads.pb.gz", dir);
-	check_gz_file(path, pprof__encode_threads, &r);
+	check_gz_file(path, encode_threads, &r);
 	snprintf(path, sizeof(path), "%s/heap.timers.pb.gz", dir);
-	check_gz_file(path, pprof__encode_timers, &r);
+	check_gz_file(path, encode_timers, &r);
 
 	/* --track threads: only the threads profile; other names get .threads.pb.gz appended */
-	r.has_mem = false;
-	r.has_timers = false;
+	struct lt_report t = only(&r, &lt_view_threads, NULL);
+
 	snprintf(path, sizeof(path), "%s/only.prof", dir);
-	ASSERT_EQ(pprof__write_files(path, &r), 0, "threads only");
+	ASSERT_EQ(sink__write_sections(path, LT_FMT_PPROF, &t), 0, "threads only");
+	free(t.secs);
 	ASSERT_TRUE(exists(dir, "only.prof.threads.pb.gz"), "threads profile written");
 	ASSERT_FALSE(exists(dir, "only.prof"), "no heap profile without the memory tracker");
 	ASSERT_FALSE(exists(dir, "only.prof.timers.pb.gz"), "no timers profile without timers");
 	ASSERT_EQ(count_files(dir), 4, "one more file");
 
 	/* a sibling that is a symlink is refused; the others are still written */
-	r.has_mem = r.has_timers = true;
 	snprintf(path, sizeof(path), "%s/heap.timers.pb.gz", dir);
 	snprintf(cmd, sizeof(cmd), "%s/link.timers.pb.gz", dir);
 	ASSERT_EQ(symlink(path, cmd), 0, "symlink");
 	snprintf(path, sizeof(path), "%s/link.pb.gz", dir);
-	ASSERT_EQ(pprof__write_files(path, &r), -EPERM, "refuses a symlinked sibling");
+	ASSERT_EQ(sink__write_sections(path, LT_FMT_PPROF, &r), -EPERM, "refuses a symlinked sibling");
 	ASSERT_TRUE(exists(dir, "link.pb.gz") && exists(dir, "link.threads.pb.gz"),
 		    "the other profiles are written");
 
@@ -881,6 +933,7 @@ static void test_write_files(void)
 static void test_sinks_check_siblings(void)
 {
 	char dir[] = "/tmp/lt-sinks-XXXXXX", path[128], link[128], cmd[160];
+	const struct lt_view *views[LT_TRACKERS_MAX];
 	struct lt_opts o;
 	struct sinks *ss;
 
@@ -892,17 +945,17 @@ static void test_sinks_check_siblings(void)
 	o.outs[0].format = LT_FMT_PPROF;
 	o.outs[0].path = path;
 	o.track = LT_TRACK_MEM | LT_TRACK_THREADS | LT_TRACK_TIMERS;
-	ss = sinks__open(&o);
+	ss = sinks__open(&o, views, trackers__views(o.track, views, LT_TRACKERS_MAX));
 	ASSERT_OK_PTR(ss, "open: nothing in the way");
 	sinks__close(ss);
 
 	snprintf(link, sizeof(link), "%s/heap.1.timers.pb.gz", dir);
 	ASSERT_EQ(symlink("/etc/passwd", link), 0, "symlink");
-	ss = sinks__open(&o);
+	ss = sinks__open(&o, views, trackers__views(o.track, views, LT_TRACKERS_MAX));
 	ASSERT_TRUE(ss == NULL, "refused: the timers profile of report 1 is a symlink");
 	sinks__close(ss);
 	o.track = LT_TRACK_MEM | LT_TRACK_THREADS;
-	ss = sinks__open(&o);
+	ss = sinks__open(&o, views, trackers__views(o.track, views, LT_TRACKERS_MAX));
 	ASSERT_OK_PTR(ss, "accepted: timers are not tracked");
 	sinks__close(ss);
 
@@ -962,13 +1015,15 @@ static void test_folded(void)
 		     "server;worker:with:semicolons;load_dataset 50\n",
 		     "folded lines: outermost first, ?? for unknown, ';' replaced, memory only");
 	/* without the memory tracker: nothing (threads and timers are not folded) */
-	r.has_mem = false;
+	struct lt_report t = only(&r, &lt_view_threads, &lt_view_timers);
+
 	f = fopen(path, "w");
 	if (ASSERT_OK_PTR(f, "reopen")) {
-		ASSERT_EQ(output__folded(f, &r), 0, "output__folded without memory");
+		ASSERT_EQ(output__folded(f, &t), 0, "output__folded without memory");
 		fclose(f);
 		ASSERT_STREQ(slurp(path), "", "empty without the memory tracker");
 	}
+	free(t.secs);
 	unlink(path);
 	report__free_sites(&r);
 }
@@ -987,7 +1042,7 @@ static void test_replace(void)
 	snprintf(path, sizeof(path), "%s/out.folded", dir);
 	ASSERT_EQ(sink__check(path), 0, "check: new file in a writable dir");
 	ASSERT_EQ(sink__replace(path, output__folded, &r), 0, "first write");
-	r.sites[0].bytes = 301;
+	r.secs[0].sites[0].v[0] = 301;
 	ASSERT_EQ(sink__replace(path, output__folded, &r), 0, "rewrite");
 	ASSERT_TRUE(strstr(slurp(path), "load_dataset 301\n") && !strstr(slurp(path), " 300\n"),
 		    "replaced, not appended");

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Unit tests for src/probeoff.c: hand-assembled byte sequences, the real
- * glibc 2.36 / libstdc++ functions of FACTS.md (read through elfsym), and
+ * glibc 2.36 / libstdc++ functions of docs/design.md, "Probes" (read through elfsym), and
  * objdump as the independent disassembler for the real ones.
  */
 #ifndef _GNU_SOURCE

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "report.h"
+#include "trackers.h"
 #include "trend.h"
 #include "test.h"
 
@@ -98,15 +99,15 @@ static void test_trend_shrinking(void)
 static void test_trend_tab_series_and_delta(void)
 {
 	struct trend_tab *t = trend_tab__new();
-	struct lt_site_key a = { .tgid = 1, .stack = 3, .caller = 0x1000 };
-	struct lt_site_key b = { .tgid = 1, .stack = 3, .caller = 0x2000 };
+	struct lt_site_id a = { .tgid = 1, .stack = 3, .caller = 0x1000 };
+	struct lt_site_id b = { .tgid = 1, .stack = 3, .caller = 0x2000 };
 	uint64_t seq = 0;
 
 	if (!ASSERT_OK_PTR(t, "trend_tab__new"))
 		return;
 	/* many sites: forces the table to grow */
 	for (int i = 0; i < 1000; i++) {
-		struct lt_site_key k = { .tgid = 2, .stack = i, .caller = i };
+		struct lt_site_id k = { .tgid = 2, .stack = i, .caller = i };
 
 		trend_tab__sample(t, &k, i, 1);
 	}
@@ -126,8 +127,8 @@ static void test_trend_tab_series_and_delta(void)
 	ASSERT_EQ(trend_tab__delta(t, &a, 7000, true), -500, "commit");
 	ASSERT_TRUE(trend_tab__slope(t, &a) > 999 && trend_tab__slope(t, &a) < 1001, "slope 1000/sample");
 	/* sampled once in round 1, then zero-filled: flat zeros are stable */
-	struct lt_site_key k = { .tgid = 2, .stack = 999, .caller = 999 };
-	struct lt_site_key never = { .tgid = 3 };
+	struct lt_site_id k = { .tgid = 2, .stack = 999, .caller = 999 };
+	struct lt_site_id never = { .tgid = 3 };
 
 	ASSERT_EQ(trend_tab__trend(t, &k), LT_TREND_STABLE, "zero-filled");
 	ASSERT_EQ(trend_tab__trend(t, &never), LT_TREND_NEW, "never sampled");
@@ -147,6 +148,9 @@ static struct lt_frame frame(const char *func, const char *file, int line, const
 
 static void fill_report(struct lt_report *r, struct lt_target *tg)
 {
+	struct lt_section *sec;
+	struct lt_site *s;
+
 	memset(r, 0, sizeof(*r));
 	r->number = 3;
 	r->final = true;
@@ -156,22 +160,23 @@ static void fill_report(struct lt_report *r, struct lt_target *tg)
 	strcpy(tg->comm, "srv \"x\"");
 	r->targets = tg;
 	r->ntargets = 1;
-	r->has_mem = true;
-	r->nsites = r->nsites_total = 2;
-	r->sites = calloc(2, sizeof(*r->sites));
-	r->sites[0] = (struct lt_mem_site){ .pid = 42, .bytes = 300, .allocs = 3, .delta_bytes = 100,
-					     .oldest_age_s = 9.5, .trend = LT_TREND_GROWING };
-	r->sites[1] = (struct lt_mem_site){ .pid = 42, .bytes = 4000, .allocs = 1, .delta_bytes = 0,
-					     .oldest_age_s = -1, .trend = LT_TREND_STABLE, .truncated = true };
-	r->sites[0].stack = calloc(2, sizeof(struct lt_frame));
-	r->sites[0].stack[0] = frame("load_dataset", "job.c", 42, "/usr/bin/server");
-	r->sites[0].stack[1] = frame("main", "job.c", 80, "/usr/bin/server");
-	r->sites[0].nstack = 2;
-	r->sites[1].stack = calloc(1, sizeof(struct lt_frame));
-	r->sites[1].stack[0] = frame(NULL, NULL, 0, "[unknown]");
-	r->sites[1].nstack = 1;
-	r->mem_bytes = 4300;
-	r->mem_allocs = 4;
+	sec = report__add_section(r, &lt_view_memory);
+	section__alloc_sites(sec, 2);
+	s = &sec->sites[0];
+	*s = (struct lt_site){ .pid = 42, .v = { 300, 3 }, .delta = 100, .oldest_age_s = 9.5,
+			       .trend = LT_TREND_GROWING, .id = { .caller = 2 } };
+	s->stack = calloc(2, sizeof(struct lt_frame));
+	s->stack[0] = frame("load_dataset", "job.c", 42, "/usr/bin/server");
+	s->stack[1] = frame("main", "job.c", 80, "/usr/bin/server");
+	s->nstack = 2;
+	s = &sec->sites[1];
+	*s = (struct lt_site){ .pid = 42, .v = { 4000, 1 }, .delta = 0, .oldest_age_s = -1,
+			       .trend = LT_TREND_STABLE, .truncated = true, .id = { .caller = 1 } };
+	s->stack = calloc(1, sizeof(struct lt_frame));
+	s->stack[0] = frame(NULL, NULL, 0, "[unknown]");
+	s->nstack = 1;
+	sec->tot[0] = 4300;
+	sec->tot[1] = 4;
 	r->drops[LT_DROP_MISSED_RETURNS] = 7;
 }
 
@@ -179,14 +184,33 @@ static void test_sort_by_size_growth_age(void)
 {
 	struct lt_report r;
 	struct lt_target tg;
+	struct lt_section *sec;
 
 	fill_report(&r, &tg);
-	report__sort(r.sites, r.nsites, LT_SORT_SIZE);
-	ASSERT_EQ(r.sites[0].bytes, 4000, "size first");
-	report__sort(r.sites, r.nsites, LT_SORT_GROWTH);
-	ASSERT_EQ(r.sites[0].bytes, 300, "growth first");
-	report__sort(r.sites, r.nsites, LT_SORT_AGE);
-	ASSERT_EQ(r.sites[0].bytes, 300, "oldest first (unknown age last)");
+	sec = &r.secs[0];
+	section__sort(sec, LT_SORT_SIZE);
+	ASSERT_EQ(sec->sites[0].v[0], 4000, "size first");
+	section__sort(sec, LT_SORT_GROWTH);
+	ASSERT_EQ(sec->sites[0].v[0], 300, "growth first");
+	section__sort(sec, LT_SORT_AGE);
+	ASSERT_EQ(sec->sites[0].v[0], 300, "oldest first (unknown age last)");
+	report__free_sites(&r);
+}
+
+/* Threads and timers sort by count whatever --sort says; ties by the caller. */
+static void test_sort_counts(void)
+{
+	struct lt_report r = {};
+	struct lt_section *sec = report__add_section(&r, &lt_view_threads);
+
+	section__alloc_sites(sec, 3);
+	sec->sites[0] = (struct lt_site){ .pid = 1, .v = { 2, 0, 2 }, .oldest_age_s = 50, .id = { .caller = 9 } };
+	sec->sites[1] = (struct lt_site){ .pid = 1, .v = { 2, 1, 1 }, .oldest_age_s = 1, .id = { .caller = 8 } };
+	sec->sites[2] = (struct lt_site){ .pid = 1, .v = { 5, 0, 5 }, .oldest_age_s = 2, .id = { .caller = 7 } };
+	section__sort(sec, LT_SORT_AGE);
+	ASSERT_EQ(sec->sites[0].v[0], 5, "most threads first, not the oldest");
+	ASSERT_EQ(sec->sites[1].v[1], 1, "then more exited-unjoined");
+	ASSERT_EQ(sec->sites[2].id.caller, 9, "then the rest");
 	report__free_sites(&r);
 }
 
@@ -262,6 +286,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_trend_shrinking),
 	TEST_CASE(test_trend_tab_series_and_delta),
 	TEST_CASE(test_sort_by_size_growth_age),
+	TEST_CASE(test_sort_counts),
 	TEST_CASE(test_json_is_valid_and_complete),
 	TEST_CASE(test_text_report),
 };
