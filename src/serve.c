@@ -476,6 +476,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **req_cls)
 {
+	static int headers_seen;
 	struct serve *s = cls;
 	const union MHD_ConnectionInfo *ci;
 	struct serve_snapshot *snap;
@@ -483,20 +484,30 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 	(void)version;
 	(void)upload_data;
-	(void)upload_data_size;
-	(void)req_cls;
 
-	/* MHD asks once the headers are in; the answer is queued then, the body never read */
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (!allowed(s, ci ? ci->client_addr : NULL))
-		return reply_text(c, MHD_HTTP_FORBIDDEN, "forbidden: address not in --serve-allow\n",
-				  NULL);
-	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
-		return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
-				  "GET, HEAD");
+	/*
+	 * libmicrohttpd calls once the headers are in, then again for each
+	 * piece of body, then once more at the end. A refusal is queued at
+	 * the first call: the body is never read and the connection closes.
+	 * An answer is queued at the last call, so the connection can be
+	 * kept alive.
+	 */
+	if (!*req_cls) {
+		*req_cls = &headers_seen;
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (!allowed(s, ci ? ci->client_addr : NULL))
+			return reply_text(c, MHD_HTTP_FORBIDDEN,
+					  "forbidden: address not in --serve-allow\n", NULL);
+		if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+			return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
+					  "GET, HEAD");
+		return MHD_YES;
+	}
+	if (*upload_data_size)
+		return MHD_NO;	/* a GET with a body: not read, the connection is closed */
+
 	if (!strcmp(url, "/healthz"))
 		return reply_text(c, MHD_HTTP_OK, "ok\n", NULL);
-
 	snap = snapshot_get(s);
 	if (!strcmp(url, "/")) {
 		enum MHD_Result ret = reply_index(c, snap);
