@@ -108,11 +108,12 @@ $(LEAKTRACE_BIN): $(OUTPUT)/src/main.o $(OUTPUT)/libleaktrace.a $(STATIC_OBJS) $
 
 # ./leaktrace-static: the static binary beside the dynamic one, from objects
 # of its own in $(STATIC_OUTPUT), so that neither build clobbers the other.
+# The static serve_fixture too: the static suite's test_serve.py runs it.
 STATIC_OUTPUT ?= .output-static
 ifneq ($(LEAKTRACE_BIN),leaktrace-static)
 leaktrace-static: FORCE
 	$(Q)$(MAKE) --no-print-directory STATIC=1 OUTPUT=$(STATIC_OUTPUT) \
-		LEAKTRACE_BIN=leaktrace-static leaktrace-static
+		LEAKTRACE_BIN=leaktrace-static leaktrace-static $(STATIC_OUTPUT)/tests/serve_fixture
 endif
 
 FORCE:
@@ -131,7 +132,9 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(OUTPUT)/tests/test.o $(OUTPUT)/lib
 $(OUTPUT)/tests/serve_fixture: tests/unit/serve_fixture.c $(OUTPUT)/libleaktrace.a $(STATIC_OBJS) \
 		| $(OUTPUT)/tests
 	$(call msg,FIXTURE,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $< $(OUTPUT)/libleaktrace.a $(STATIC_OBJS) $(LIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(OUTPUT)/libleaktrace.a $(STATIC_OBJS) $(LIBS) -o $@ \
+		2> $(OUTPUT)/fixture-link.log || { cat $(OUTPUT)/fixture-link.log; exit 1; }
+	$(Q)grep -v -i -e 'dlopen' -e 'statically linked' -e 'in function' $(OUTPUT)/fixture-link.log >&2 || true
 
 tests/targets/%: tests/targets/%.c
 	$(call msg,TARGET,$@)

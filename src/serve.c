@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -614,7 +613,7 @@ struct serve *serve__new_limits(const char *listen, const char *allow,
 	struct sockaddr_storage sa;
 	socklen_t salen = sizeof(sa);
 	sigset_t all, orig;
-	struct stat st;
+	struct stat st = {};
 	struct serve *s;
 	char ebuf[128];
 	int fd, e;

@@ -3,7 +3,8 @@
 metrics`, a Prometheus server that scrapes /metrics and answers its query API,
 and `go tool pprof http://.../debug/pprof/heap`.
 
-The server is .output/tests/serve_fixture (built by `make unit`): src/serve.c
+The server is .output/tests/serve_fixture (built by `make unit`; in the static
+suite, the static one of `make leaktrace-static`): src/serve.c
 and src/metrics.c serving a fixed report the way `leaktrace --serve` does; its
 values are listed in tests/unit/serve_fixture.c. SIGUSR1 makes it publish the
 next generation (outstanding bytes x G).
@@ -29,7 +30,11 @@ from pathlib import Path
 from harness import REPO, SCALE, Fail, Skip, _Lines, check, check_eq
 from test_outputs import go_pprof, pprof_top
 
-FIXTURE = REPO / os.environ.get("OUTPUT", ".output") / "tests" / "serve_fixture"
+# The static suite (tests/run.sh, ./leaktrace-static) reads the static fixture that
+# `make leaktrace-static` links: libmicrohttpd.a without gnutls (src/static/notls.c).
+STATIC_SUITE = os.environ.get("LEAKTRACE_SUITE_NAME") == "static"
+FIXTURE = REPO / (os.environ.get("STATIC_OUTPUT", ".output-static") if STATIC_SUITE
+                  else os.environ.get("OUTPUT", ".output")) / "tests" / "serve_fixture"
 START_TIMEOUT = 10 * SCALE
 PROM_TIMEOUT = 60 * SCALE
 
@@ -45,7 +50,8 @@ class Fixture:
 
     def __init__(self):
         if not (FIXTURE.is_file() and os.access(FIXTURE, os.X_OK)):
-            raise Fail(f"{FIXTURE} is not built (make unit builds it)")
+            raise Fail(f"{FIXTURE} is not built (make {'leaktrace-static' if STATIC_SUITE else 'unit'} "
+                       "builds it)")
         self.proc = subprocess.Popen([str(FIXTURE), "127.0.0.1:0"], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      start_new_session=True)
