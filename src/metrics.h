@@ -93,8 +93,9 @@ const char *metrics__tracker_name(enum metrics_tracker t);
 
 /*
  * Render M. *OUT is malloc'd (the caller frees it), NUL-terminated, and
- * *LEN bytes long without the NUL. 0, -EINVAL (M, OUT or LEN NULL, or
- * nprocs < 0 or ndrops < 0), or -ENOMEM.
+ * *LEN bytes long without the NUL. 0, -EINVAL (M, OUT or LEN NULL, a
+ * count < 0, or a count > 0 with its array NULL), or -ENOMEM; *OUT and
+ * *LEN are left alone on error.
  */
 int metrics__render(const struct lt_metrics *m, char **out, size_t *len);
 

@@ -81,7 +81,8 @@ struct serve_limits {
  * NULL with errno set and one line in ERR (no "leaktrace: " prefix, no
  * newline) on failure, e.g.
  *   "--serve 127.0.0.1:9464: address already in use"
- *   "--serve 1.2.3:80: bad address (expected [ADDR:]PORT, ADDR IPv4, [IPv6] or localhost)"
+ *   "--serve 1.2.3:80: bad address (expected [ADDR:]PORT, ADDR IPv4, [IPv6] or localhost;
+ *    every interface is 0.0.0.0:PORT or [::]:PORT)"
  *   "--serve-allow 10.0.0.0/33: bad CIDR '10.0.0.0/33' (expected ADDR[/BITS], IPv4 or IPv6)"
  * ERR may be NULL.
  */
