@@ -19,7 +19,7 @@ Q = @
 msg = @printf '  %-9s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS := libbpf libelf libdw zlib capstone
+PKGS := libbpf libelf libdw zlib capstone libmicrohttpd
 WARN := -Wall -Wextra -Wno-missing-field-initializers
 ifeq ($(CI),true)
 WARN += -Werror
@@ -30,9 +30,16 @@ ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(WARN) -I$(OUTPUT) -Isrc -Ibpf
 ifeq ($(STATIC),1)
 # libdw.a/libelf.a need liblzma, libbz2 and (elfutils >= 0.189) libzstd; an
 # archive only adds what is used. libstdc++ gives __cxa_demangle.
-LIBS := -static $(shell $(PKG_CONFIG) --static --libs $(PKGS) 2>/dev/null) -llzma -lbz2 \
+# libmicrohttpd.a is linked without its TLS library: Debian's libgnutls.a
+# needs libp11-kit, which Debian ships only as a .so. leaktrace never asks
+# libmicrohttpd for TLS; src/static/notls.c defines the gnutls functions its
+# archive refers to, each failing (see there).
+STATIC_OBJS := $(OUTPUT)/src/static/notls.o
+LIBS := -static $(shell $(PKG_CONFIG) --static --libs $(filter-out libmicrohttpd,$(PKGS)) 2>/dev/null) \
+	-lmicrohttpd -llzma -lbz2 \
 	$(if $(wildcard /usr/lib/*/libzstd.a /usr/lib/libzstd.a),-lzstd) -lstdc++ -lm -lpthread
 else
+STATIC_OBJS :=
 LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lstdc++ -lm -lpthread
 endif
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall \
@@ -80,6 +87,10 @@ $(OUTPUT)/src/%.o: src/%.c $(OUTPUT)/leaktrace.skel.h | $(OUTPUT)/src
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+$(OUTPUT)/src/static/%.o: src/static/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -c $< -o $@
+
 $(OUTPUT)/libleaktrace.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -90,7 +101,7 @@ $(OUTPUT)/link.mode: FORCE | $(OUTPUT)
 	$(Q)[ "$$(cat $@ 2>/dev/null)" = $(LINK_MODE) ] || echo $(LINK_MODE) > $@
 
 LEAKTRACE_BIN ?= leaktrace
-$(LEAKTRACE_BIN): $(OUTPUT)/src/main.o $(OUTPUT)/libleaktrace.a $(OUTPUT)/link.mode
+$(LEAKTRACE_BIN): $(OUTPUT)/src/main.o $(OUTPUT)/libleaktrace.a $(STATIC_OBJS) $(OUTPUT)/link.mode
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(filter-out %/link.mode,$^) $(LIBS) -o $@ 2> $(OUTPUT)/link.log \
 		|| { cat $(OUTPUT)/link.log; exit 1; }
@@ -98,11 +109,12 @@ $(LEAKTRACE_BIN): $(OUTPUT)/src/main.o $(OUTPUT)/libleaktrace.a $(OUTPUT)/link.m
 
 # ./leaktrace-static: the static binary beside the dynamic one, from objects
 # of its own in $(STATIC_OUTPUT), so that neither build clobbers the other.
+# The static serve_fixture too: the static suite's test_serve.py runs it.
 STATIC_OUTPUT ?= .output-static
 ifneq ($(LEAKTRACE_BIN),leaktrace-static)
 leaktrace-static: FORCE
 	$(Q)$(MAKE) --no-print-directory STATIC=1 OUTPUT=$(STATIC_OUTPUT) \
-		LEAKTRACE_BIN=leaktrace-static leaktrace-static
+		LEAKTRACE_BIN=leaktrace-static leaktrace-static $(STATIC_OUTPUT)/tests/serve_fixture
 endif
 
 FORCE:
@@ -111,9 +123,19 @@ $(OUTPUT)/tests/test.o: tests/unit/test.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -c $< -o $@
 
-$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(OUTPUT)/tests/test.o $(OUTPUT)/libleaktrace.a
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(OUTPUT)/tests/test.o $(OUTPUT)/libleaktrace.a $(STATIC_OBJS)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $< $(OUTPUT)/tests/test.o $(OUTPUT)/libleaktrace.a $(LIBS) -ldl -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $< $(OUTPUT)/tests/test.o $(OUTPUT)/libleaktrace.a \
+		$(STATIC_OBJS) $(LIBS) -ldl -o $@
+
+# A server of a fixed report for the real clients of tests/integration/test_serve.py
+# (promtool, prometheus, go tool pprof). Not a test itself: no test_ prefix.
+$(OUTPUT)/tests/serve_fixture: tests/unit/serve_fixture.c $(OUTPUT)/libleaktrace.a $(STATIC_OBJS) \
+		| $(OUTPUT)/tests
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(OUTPUT)/libleaktrace.a $(STATIC_OBJS) $(LIBS) -o $@ \
+		2> $(OUTPUT)/fixture-link.log || { cat $(OUTPUT)/fixture-link.log; exit 1; }
+	$(Q)grep -v -i -e 'dlopen' -e 'statically linked' -e 'in function' $(OUTPUT)/fixture-link.log >&2 || true
 
 tests/targets/%: tests/targets/%.c
 	$(call msg,TARGET,$@)
@@ -142,7 +164,7 @@ examples/demo: examples/demo.c
 
 targets: $(TGT_BINS)
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(OUTPUT)/tests/serve_fixture
 
 test: leaktrace unit targets
 	$(Q)tests/run.sh
@@ -189,7 +211,7 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
 	-Isrc -Ibpf -Itests/fuzz $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 # the parsers and writers the harnesses reach (pure modules: no libbpf)
-FUZZ_UNITS := procmaps elfsym pprof sink output report view_mem view_threads view_timers util log
+FUZZ_UNITS := procmaps elfsym elftab elfplt pprof sink output report view_mem view_threads view_timers util log
 FUZZ_LIB_OBJS := $(patsubst %,$(FUZZ_OUT)/obj/%.o,$(FUZZ_UNITS))
 .PHONY: fuzz fuzz-build
 
@@ -230,4 +252,4 @@ $(OUTPUT)/tests/test_fuzz_regress: tests/unit/test_fuzz_regress.c $(OUTPUT)/test
 		-fno-sanitize-recover=all -Itests/unit -Itests/fuzz $< $(OUTPUT)/tests/test.o \
 		$(FUZZ_REGRESS_SRCS) $(LIBS) -o $@
 
--include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/src/*.d)
+-include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/src/*.d $(OUTPUT)/src/static/*.d)

@@ -1,12 +1,16 @@
 #!/bin/sh
 # Install what leaktrace needs to build and test, on Debian/Ubuntu. Idempotent.
 # golang-go is for the tests only: they read pprof output with `go tool pprof`.
+# libmicrohttpd-dev: the --serve HTTP server. prometheus (with promtool) is for
+# the tests only: tests/integration/test_serve.py scrapes --serve's /metrics
+# with a Prometheus server of its own, on a free loopback port.
 # --if-missing: do nothing (not even apt-get update) when everything is there.
 set -eu
 
 PKGS="clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libcapstone-dev \
 pkg-config make gcc g++ libc6-dev python3 util-linux libjemalloc2 binutils \
-libzstd-dev liblzma-dev libbz2-dev busybox-static qemu-system-x86 golang-go gdb"
+libzstd-dev liblzma-dev libbz2-dev busybox-static qemu-system-x86 golang-go \
+libmicrohttpd-dev prometheus gdb"
 
 missing=""
 for p in $PKGS; do
@@ -34,3 +38,12 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# The prometheus package enables and starts a service on :9090; the tests do
+# not use it. Stop the one this script just installed (not one already there).
+case " $missing " in
+*" prometheus "*)
+	if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet prometheus 2>/dev/null; then
+		systemctl disable --now prometheus >/dev/null 2>&1 || true
+	fi
+	;;
+esac

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "opts.h"
+#include "trackers.h"
 #include "version.h"
 #include "log.h"
 
@@ -32,6 +33,7 @@ static const char doc[] =
 "  leaktrace -p 1234 --once 30 --format pprof -o heap.pb.gz\n"
 "  leaktrace -p 1234 --format json,folded -o leaks.jsonl,leaks.folded\n"
 "  leaktrace -p 1234 --format pprof -o heap.%n.pb.gz 60 10\n"
+"  leaktrace -a --serve 127.0.0.1:9464   Prometheus /metrics, pprof over HTTP\n"
 "\n"
 "Exit status: 0 success, 1 error, 2 usage error, 3 --fail-on-leak found a\n"
 "growing site.";
@@ -55,6 +57,8 @@ enum {
 	OPT_EXCLUDE_COMM,
 	OPT_FORCE,
 	OPT_STACKS,
+	OPT_SERVE,
+	OPT_SERVE_ALLOW,
 };
 
 static const struct argp_option options[] = {
@@ -68,7 +72,7 @@ static const struct argp_option options[] = {
 	{ "follow", 'f', NULL, 0, "Also trace the processes the targets fork from now on (their inherited blocks stay the parent's)", 1 },
 
 	{ NULL, 0, NULL, 0, "What to track:", 2 },
-	{ "track", OPT_TRACK, "LIST", 0, "Trackers to run: mem, threads, timers (default: all available)", 2 },
+	{ "track", OPT_TRACK, "LIST", 0, "Trackers to run, comma separated: mem, threads, timers (default: all)", 2 },
 	{ "hooks", OPT_HOOKS, "HOW", 0, "How timerfd closes are seen: auto (default: the best the kernel has), fentry, kprobe or tracepoint", 2 },
 	{ "stacks", OPT_STACKS, "HOW", 0, "How stacks are walked: auto (default: .eh_frame tables for a program built without frame pointers), fp (frame pointers) or dwarf (.eh_frame tables for every process); -p and -c only", 2 },
 	{ "allocator", OPT_ALLOCATOR, "PATH", 0, "Probe the allocator functions in this file instead of discovering them", 2 },
@@ -85,6 +89,8 @@ static const struct argp_option options[] = {
 	{ "format", OPT_FORMAT, "LIST", 0, "text (default), json (JSON Lines), folded (flame graph stacks), pprof (gzip'ed profile.proto; needs -o); several with commas", 3 },
 	{ "output", 'o', "FILE[,FILE...]", 0, "One file per --format item, in order ('-': stdout; items left out go to stdout, at most one). %n in a name is the report number", 3 },
 	{ "fail-on-leak", OPT_FAIL_ON_LEAK, NULL, 0, "Exit 3 if the final report has a growing site (any, also beyond -T)", 3 },
+	{ "serve", OPT_SERVE, "[ADDR:]PORT", 0, "Serve the latest report over HTTP: /metrics (Prometheus), /debug/pprof/heap and the other profiles, /report.json (default address 127.0.0.1; no authentication). Alone, reports are served and not printed", 3 },
+	{ "serve-allow", OPT_SERVE_ALLOW, "CIDR[,CIDR...]", 0, "With --serve: only these client addresses (others get 403)", 3 },
 
 	{ NULL, 0, NULL, 0, "Diagnostics:", 4 },
 	{ "verbose", 'v', NULL, 0, "More output: -v probes and progress, -vv libbpf debug, -vvv verifier log", 4 },
@@ -301,15 +307,31 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_FORMAT:
 		err = parse_formats(arg, o);
+		o->format_set = true;
 		break;
 	case OPT_TRACK: {
-		static const char *const names[] = { "mem", "threads", "timers" };
-		static const unsigned bits[] = { LT_TRACK_MEM, LT_TRACK_THREADS, LT_TRACK_TIMERS };
+		const char *names[LT_TRACKERS_MAX];
+		unsigned bits[LT_TRACKERS_MAX];
 
-		err = parse_list("--track", arg, names, bits, 3, &o->track);
-
+		for (int i = 0; i < lt_ntrackers; i++) {
+			names[i] = lt_trackers[i]->name;
+			bits[i] = lt_trackers[i]->track;
+		}
+		err = parse_list("--track", arg, names, bits, lt_ntrackers, &o->track);
 		break;
 	}
+	case OPT_SERVE:
+		if (!*arg)
+			return bad_value("--serve", arg, "expected [ADDR:]PORT");
+		free(o->serve);
+		o->serve = strdup(arg);
+		break;
+	case OPT_SERVE_ALLOW:
+		if (!*arg)
+			return bad_value("--serve-allow", arg, "expected CIDR[,CIDR...]");
+		free(o->serve_allow);
+		o->serve_allow = strdup(arg);
+		break;
 	case OPT_SORT:
 		if (strcmp(arg, "size") == 0)
 			o->sort = LT_SORT_SIZE;
@@ -383,6 +405,13 @@ static int assign_outputs(struct lt_opts *o)
 	char msg[160];
 	int n = 0, nstdout = 0;
 
+	/* --serve alone: served, not printed */
+	if (o->serve && !o->format_set && !o->output) {
+		o->formats = 0;
+		if (!o->top_set)
+			o->top = 0;	/* profiles are whole */
+		return 0;
+	}
 	if (o->nouts == 0) {
 		o->outs[0].format = LT_FMT_TEXT;
 		o->outs[0].path = NULL;
@@ -446,7 +475,8 @@ int cli__parse(int argc, char **argv, struct lt_opts *o)
 	o->top_procs = 5;
 	o->max_size = UINT64_MAX;
 	o->formats = LT_FMT_TEXT;
-	o->track = LT_TRACK_MEM | LT_TRACK_THREADS | LT_TRACK_TIMERS;
+	for (int i = 0; i < lt_ntrackers; i++)
+		o->track |= lt_trackers[i]->track;
 	o->max_allocs = 1000000;
 	o->max_stacks = 32768;
 
@@ -488,6 +518,8 @@ int cli__parse(int argc, char **argv, struct lt_opts *o)
 		return usage_error("-a traces every process already; -f goes with -p or -c");
 	if (o->min_size > o->max_size)
 		return usage_error("--min-size is larger than --max-size");
+	if (o->serve_allow && !o->serve)
+		return usage_error("--serve-allow goes with --serve");
 	return assign_outputs(o);
 }
 
@@ -497,7 +529,9 @@ void cli__free(struct lt_opts *o)
 	free(o->output);
 	free(o->allocator);
 	free(o->exclude_comm);
-	o->exclude_comm = NULL;
+	free(o->serve);
+	free(o->serve_allow);
+	o->exclude_comm = o->serve = o->serve_allow = NULL;
 	o->command = o->output = o->allocator = NULL;
 	for (int i = 0; i < o->nouts; i++) {
 		free(o->outs[i].path);

@@ -64,6 +64,9 @@ struct lt_opts {
 	char *exclude_comm;	/* -a: comma-separated comm names to leave out */
 	enum lt_hooks hooks;	/* how timerfd closes are seen */
 	enum lt_stacks stacks;	/* --stacks */
+	char *serve;		/* --serve [ADDR:]PORT */
+	char *serve_allow;	/* --serve-allow CIDR[,CIDR...] */
+	bool format_set;	/* --format was given */
 	int verbose;
 };
 

@@ -9,19 +9,24 @@
 #include "command.h"
 #include "log.h"
 #include "plan.h"
+#include "publish.h"
 #include "report.h"
+#include "serve.h"
 #include "session.h"
 #include "sink.h"
 #include "tracer.h"
 #include "trackers.h"
 #include "util.h"
+#include "version.h"
 
 struct session {
 	const struct lt_opts *o;
 	struct tracer *t;
 	struct sinks *out;
 	struct command cmd;
+	struct serve *srv;	/* --serve */
 	int nreports;
+	uint64_t reports_total;
 	bool leak_seen;
 };
 
@@ -130,17 +135,53 @@ static void ready_line(struct session *s, int nprobes)
 	}
 }
 
+/* --serve: the report's documents replace the served ones (never waits for a client). */
+static void serve_report(struct session *s, const struct lt_report *r, double duration)
+{
+	struct publish_info pi = { .reports_total = s->reports_total, .duration_s = duration,
+				   .version = LT_VERSION };
+	struct serve_snapshot *snap;
+
+	if (!s->srv)
+		return;
+	snap = publish__snapshot(r, &pi);
+	if (!snap || serve__publish(s->srv, snap))
+		lt_err("--serve: cannot publish report %d: %s\n", r->number, strerror(errno));
+}
+
 /* A report to every output; the last one's growing sites decide --fail-on-leak. */
 static void emit_report(struct session *s, bool final)
 {
+	double t0 = util__now();
 	struct lt_report r;
 
 	if (tracer__report(s->t, &r, final) == 0) {
+		s->reports_total++;
 		sinks__emit(s->out, &r);
+		serve_report(s, &r, util__now() - t0);
 		s->leak_seen = report__any_growing(&r);
 	}
 	report__free_sites(&r);
 	free(r.targets);
+}
+
+/* --serve: listen before anything is attached, so that a port in use stops nothing half-made. */
+static int start_serving(struct session *s)
+{
+	char err[256];
+
+	if (!s->o->serve)
+		return 0;
+	s->srv = serve__new(s->o->serve, s->o->serve_allow, err, sizeof(err));
+	if (!s->srv) {
+		lt_err("%s\n", err);
+		return -1;
+	}
+	if (!serve__is_loopback(s->srv))
+		lt_warn("--serve %s: not a loopback address, and there is no authentication; --serve-allow restricts who may connect\n",
+			serve__addr(s->srv));
+	lt_info(1, "serving http://%s/metrics, /debug/pprof/heap, /report.json\n", serve__addr(s->srv));
+	return 0;
 }
 
 static void wait_until(double wake, const sigset_t *waitmask)
@@ -214,6 +255,8 @@ int session__run(const struct lt_opts *o, volatile sig_atomic_t *stop, const sig
 	s.out = sinks__open(o, views, nviews);
 	if (!s.out)
 		return 1;
+	if (start_serving(&s))
+		goto out;
 	s.t = tracer__new(o);
 	if (!s.t)
 		goto out;
@@ -235,6 +278,7 @@ int session__run(const struct lt_opts *o, volatile sig_atomic_t *stop, const sig
 out:
 	tracer__free(s.t);
 	command__cleanup(&s.cmd);
+	serve__free(s.srv);
 	sinks__close(s.out);
 	return ret;
 }
