@@ -1293,6 +1293,9 @@ int gobin__waitreason_count(struct gobin *g)
  *   syscallbp added after syscallpc.
  * - go1.25: from the sources: gobuf.ret removed (sched.bp at +40), which
  *   brings goid back to 152; gopc/startpc as measured for 1.26.
+ * p.timers: 1.19 the []*timer slice at 8840 (DWARF); 1.26 the heap slice
+ * at 13680, inside the timers struct at 13672 after its 8-byte mutex
+ * (read on esbuild's memory). Other versions: DWARF only.
  * Only 1.19 and 1.26 were seen on a real binary; goproc checks every
  * entry on live memory and calibrates when it fails.
  */
@@ -1314,7 +1317,7 @@ static const struct layout_row layout_rows[] = {
 	{ 23, false, 48, 152, 160, 280, 288, 304,  -1,      16, 24, 32, 40, 9,  true },
 	{ 24, false, 48, 152, 160, 280, 288, 304,  -1,      16, 24, 32, 40, 9,  true },
 	{ 25, false, 40, 144, 152, 280, 288, 304,  -1,      24, 32, 40, 48, 9,  true },
-	{ 26, true,  40, 144, 152, 280, 288, 304,  13672,   24, 32, 40, 48, 9,  true },
+	{ 26, true,  40, 144, 152, 280, 288, 304,  13680,   24, 32, 40, 48, 9,  true },
 };
 
 int gobin__layout_table(int major, int minor, struct go_layout *out)
@@ -1725,6 +1728,16 @@ bool gobin__asynctimerchan(const struct gobin *g)
 bool gobin__is_pie(const struct gobin *g)
 {
 	return g->pie;
+}
+
+uint64_t gobin__load_base(const struct gobin *g)
+{
+	uint64_t best = UINT64_MAX;
+
+	for (int i = 0; i < g->nsegs; i++)
+		if (g->segs[i].vaddr >= g->segs[i].off && g->segs[i].vaddr - g->segs[i].off < best)
+			best = g->segs[i].vaddr - g->segs[i].off;
+	return best == UINT64_MAX ? 0 : best & ~0xfffull;
 }
 
 void gobin__text(const struct gobin *g, uint64_t *start, uint64_t *end)

@@ -70,6 +70,8 @@ const char *gobin__default_godebug(const struct gobin *g);
 /* DefaultGODEBUG contains asynctimerchan=1. */
 bool gobin__asynctimerchan(const struct gobin *g);
 bool gobin__is_pie(const struct gobin *g);
+/* Link-time address mapped at file offset 0 (the first PT_LOAD's vaddr - offset): bias = mapping start - this. */
+uint64_t gobin__load_base(const struct gobin *g);
 /* Text range [start, end) as the function table covers it (link-time vaddrs). */
 void gobin__text(const struct gobin *g, uint64_t *start, uint64_t *end);
 uint32_t gobin__pclntab_magic(const struct gobin *g);
