@@ -64,7 +64,7 @@ func balancedWork(wg *sync.WaitGroup) {
 			wg.Done()
 		}(i)
 		t := time.NewTicker(time.Hour) // LINE:balanced-ticker
-		t.Stop()
+		t.Stop() // LINE:balanced-stop
 	}
 }
 
