@@ -69,23 +69,19 @@ func balancedWork(wg *sync.WaitGroup) {
 }
 
 //go:noinline
-func churnOne(wg *sync.WaitGroup) {
-	wg.Add(1)
+func churnOne() {
 	go func() { // LINE:churn-go
-		runtime.Gosched()
-		wg.Done()
+		time.Sleep(2 * time.Millisecond)
 	}()
 }
 
-// churnLoop: 10 goroutines every millisecond, each ending at once.
+// churnLoop: 10 goroutines every millisecond, each ending 2 ms later.
 func churnLoop() {
-	var wg sync.WaitGroup
 	for {
 		for i := 0; i < 10; i++ {
-			churnOne(&wg)
+			churnOne()
 		}
 		time.Sleep(time.Millisecond)
-		wg.Wait()
 	}
 }
 
