@@ -148,7 +148,7 @@ GO_TGT := tests/targets/go
 GO_NAMES := $(patsubst $(GO_TGT)/%/main.go,%,$(wildcard $(GO_TGT)/*/main.go))
 GO_BINS := $(foreach n,$(GO_NAMES),$(GO_TGT)/bin/$(n) $(GO_TGT)/bin/$(n)_stripped $(GO_TGT)/bin/$(n)_pie)
 GO_ENV := GOCACHE=$(abspath $(OUTPUT))/go/cache GOPATH=$(abspath $(OUTPUT))/go/path \
-	GOFLAGS=-mod=mod GOPROXY=off GO111MODULE=on GOTOOLCHAIN=local
+	GOFLAGS="-mod=mod -buildvcs=false" GOPROXY=off GO111MODULE=on GOTOOLCHAIN=local
 HAVE_GO := $(shell command -v $(GO) 2>/dev/null)
 
 $(GO_TGT)/bin/%_stripped: $(GO_TGT)/%/main.go $(GO_TGT)/go.mod
