@@ -390,7 +390,8 @@ static void test_goproc_churn(void)
 	char bin[512], key[600], leak_key[600];
 	struct goproc *p = NULL;
 	struct child c = { 0 };
-	int leak_line = gotest__line("goleak", "leak-go"), snaps = 0, retries = 0, churn_max = 0;
+	int leak_line = gotest__line("goleak", "leak-go"), snaps = 0, retries = 0, churn_max = 0,
+	    timer_snaps = 0;
 	double t0;
 
 	if (!gotest__bin("goleak_stripped", bin, sizeof(bin)))
@@ -426,14 +427,28 @@ static void test_goproc_churn(void)
 		}
 		if (churn > churn_max)
 			churn_max = churn;
+		if (snaps % 10 == 0) {	/* the timer heaps change all the time too (time.Sleep) */
+			struct go_timer *t = NULL;
+			int nt = 0, tick = 0;
+
+			if (ASSERT_EQ(goproc__timers(p, &t, &nt), 0, "timers under churn")) {
+				for (int i = 0; i < nt; i++)
+					tick += t[i].kind == GO_TIMER_TICKER && t[i].period == TICKER_PERIOD;
+				ASSERT_EQ(tick, TICKS, "leaked tickers under churn");
+				timer_snaps++;
+			} else {
+				fprintf(stderr, "    %s\n", goproc__error(p));
+			}
+			free(t);
+		}
 		go_snapshot__free(&s);
 		if (!ASSERT_EQ(leak, TICKS, "leaking site under churn"))
 			break;
 	}
 	ASSERT_GE(snaps, 50, "snapshots taken");
 	ASSERT_GE(churn_max, 1, "churn goroutines seen");
-	printf("    %d snapshots under churn, leaking site %d at every one, %d torn reads retried, up to %d churn goroutines seen\n",
-	       snaps, TICKS, retries, churn_max);
+	printf("    %d snapshots under churn, leaking site %d at every one, %d torn reads retried, up to %d churn goroutines seen; %d timer reads, %d tickers at each\n",
+	       snaps, TICKS, retries, churn_max, timer_snaps, TICKS);
 out:
 	goproc__free(p);
 	child_stop(&c);
