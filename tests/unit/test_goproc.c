@@ -290,7 +290,7 @@ static void check_goleak(const char *variant)
 	struct go_timer *t = NULL;
 	struct goproc *p = NULL;
 	struct child c = { 0 };
-	int nt = 0, tickers = 0, balanced_tickers = 0, blocked_ok = 0, leak_n = 0;
+	int nt = 0, tickers = 0, balanced_tickers = 0, blocked_ok = 0, leak_n = 0, afterfuncs = 0;
 	long total, sum, with_leak;
 
 	if (!gotest__bin(variant, bin, sizeof(bin)))
@@ -337,7 +337,13 @@ static void check_goleak(const char *variant)
 			tickers++;
 		if (t[i].period == 3600000000000ll)
 			balanced_tickers++;
+		if (t[i].kind == GO_TIMER_AFTERFUNC) {
+			const char *fn = gobin__func_name(goproc__gobin(p), t[i].fn - goproc__bias(p));
+
+			afterfuncs += fn && !strcmp(fn, "main.leakAfterFunc.func1");
+		}
 	}
+	ASSERT_EQ(afterfuncs, TICKS, "AfterFuncs with the user's func");
 	ASSERT_EQ(tickers, TICKS, "live tickers with goleak's period");
 	ASSERT_EQ(balanced_tickers, 0, "stopped tickers not live");
 
@@ -358,8 +364,8 @@ static void check_goleak(const char *variant)
 	for (int i = 0; i < ours.n; i++)
 		if (!ASSERT_EQ(ours.s[i].n, sites_get(&theirs, ours.s[i].key), ours.s[i].key))
 			fprintf(stderr, "      site %s\n", ours.s[i].key);
-	printf("    %s: %d user goroutines (NumGoroutine agrees), %d sites, %d tickers, layout %s, retries %d\n",
-	       variant, s.nuser, ours.n, tickers, goproc__layout(p)->source, s.retries);
+	printf("    %s: %d user goroutines (NumGoroutine agrees), %d sites, %d tickers, %d afterfuncs, layout %s, retries %d\n",
+	       variant, s.nuser, ours.n, tickers, afterfuncs, goproc__layout(p)->source, s.retries);
 out:
 	free(text);
 	free(t);

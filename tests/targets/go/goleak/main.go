@@ -4,7 +4,8 @@
 // leaktrace's Go runtime reader (tests/unit/test_goproc.c).
 //
 // Per tick: one goroutine leaked blocked on a channel receive (leakOne),
-// one time.Ticker never stopped (leakTicker), BALANCED goroutines started
+// one time.Ticker never stopped (leakTicker), one time.AfterFunc due in
+// 5 hours (leakAfterFunc), BALANCED goroutines started
 // and finished and BALANCED tickers created and stopped.
 //
 //	goleak [-ticks N] [-churn] [-out FILE]
@@ -53,6 +54,13 @@ func leakOne() {
 func leakTicker() {
 	t := time.NewTicker(TickerPeriod) // LINE:leak-ticker
 	tickers = append(tickers, t)
+}
+
+//go:noinline
+func leakAfterFunc() {
+	time.AfterFunc(5*time.Hour, func() { // LINE:leak-afterfunc
+		sink++
+	})
 }
 
 //go:noinline
@@ -118,6 +126,7 @@ func main() {
 	for i := 0; i < *ticks; i++ {
 		leakOne()
 		leakTicker()
+		leakAfterFunc()
 		balancedWork(&wg)
 	}
 	wg.Wait()
