@@ -61,7 +61,7 @@ TGT_BINS := $(patsubst %.c,%,$(TGT_C)) $(patsubst %.cc,%,$(TGT_CXX)) \
 	tests/targets/leaker_static tests/targets/leaker_nopvalloc tests/targets/leaker_nofp examples/demo
 
 .DELETE_ON_ERROR:
-.PHONY: all deps demo check test unit integration bench vmlinux install clean targets vmtest
+.PHONY: all deps demo check test unit integration bench vmlinux install clean targets vmtest go-targets
 
 all: leaktrace
 
@@ -162,7 +162,33 @@ examples/demo: examples/demo.c
 	$(call msg,TARGET,$@)
 	$(Q)$(CC) $(TGT_CFLAGS) $< -o $@
 
-targets: $(TGT_BINS)
+# Go test targets (tests/targets/go/<name>/main.go, Debian's Go 1.19), each
+# as a plain, a -ldflags='-s -w' stripped and a -buildmode=pie build, in
+# tests/targets/go/bin/. Skipped without a go toolchain (the Go tests then
+# report skipped).
+GO ?= go
+GO_TGT := tests/targets/go
+GO_NAMES := $(patsubst $(GO_TGT)/%/main.go,%,$(wildcard $(GO_TGT)/*/main.go))
+GO_BINS := $(foreach n,$(GO_NAMES),$(GO_TGT)/bin/$(n) $(GO_TGT)/bin/$(n)_stripped $(GO_TGT)/bin/$(n)_pie)
+GO_ENV := GOCACHE=$(abspath $(OUTPUT))/go/cache GOPATH=$(abspath $(OUTPUT))/go/path \
+	GOFLAGS="-mod=mod -buildvcs=false" GOPROXY=off GO111MODULE=on GOTOOLCHAIN=local
+HAVE_GO := $(shell command -v $(GO) 2>/dev/null)
+
+$(GO_TGT)/bin/%_stripped: $(GO_TGT)/%/main.go $(GO_TGT)/go.mod
+	$(call msg,GO,$@)
+	$(Q)cd $(GO_TGT) && $(GO_ENV) $(GO) build -ldflags='-s -w' -o bin/$*_stripped ./$*
+
+$(GO_TGT)/bin/%_pie: $(GO_TGT)/%/main.go $(GO_TGT)/go.mod
+	$(call msg,GO,$@)
+	$(Q)cd $(GO_TGT) && $(GO_ENV) $(GO) build -buildmode=pie -o bin/$*_pie ./$*
+
+$(GO_TGT)/bin/%: $(GO_TGT)/%/main.go $(GO_TGT)/go.mod
+	$(call msg,GO,$@)
+	$(Q)cd $(GO_TGT) && $(GO_ENV) $(GO) build -o bin/$* ./$*
+
+go-targets: $(if $(HAVE_GO),$(GO_BINS))
+
+targets: $(TGT_BINS) go-targets
 
 unit: $(UNIT_BINS) $(OUTPUT)/tests/serve_fixture
 
@@ -196,7 +222,7 @@ install: leaktrace
 
 clean:
 	$(call msg,CLEAN,)
-	$(Q)rm -rf $(OUTPUT) $(STATIC_OUTPUT) leaktrace leaktrace-static $(TGT_BINS)
+	$(Q)rm -rf $(OUTPUT) $(STATIC_OUTPUT) leaktrace leaktrace-static $(TGT_BINS) $(GO_TGT)/bin
 
 # ---- fuzzing (not part of `make check`) ----------------------------------
 # `make fuzz [FUZZ_SECONDS=60]`: libFuzzer harnesses of tests/fuzz/ built with
@@ -211,7 +237,7 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
 	-Isrc -Ibpf -Itests/fuzz $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 # the parsers and writers the harnesses reach (pure modules: no libbpf)
-FUZZ_UNITS := procmaps elfsym elftab elfplt pprof sink output report view_mem view_threads view_timers util log
+FUZZ_UNITS := procmaps elfsym elftab elfplt pprof sink output report view_mem view_threads view_timers util log gobin goproc
 FUZZ_LIB_OBJS := $(patsubst %,$(FUZZ_OUT)/obj/%.o,$(FUZZ_UNITS))
 .PHONY: fuzz fuzz-build
 

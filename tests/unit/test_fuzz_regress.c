@@ -40,6 +40,12 @@ static const char *fuzz_current;	/* the input being replayed */
 #define FUZZ_ENTRY fuzz_strings_one
 #include "../fuzz/fuzz_strings.c"
 #undef FUZZ_ENTRY
+#define FUZZ_ENTRY fuzz_gobin_one
+#include "../fuzz/fuzz_gobin.c"
+#undef FUZZ_ENTRY
+#define FUZZ_ENTRY fuzz_gomem_one
+#include "../fuzz/fuzz_gomem.c"
+#undef FUZZ_ENTRY
 
 static void corpus_dir(const char *name, char *out, size_t len)
 {
@@ -130,6 +136,16 @@ static void test_strings_corpus(void)
 	replay("strings", fuzz_strings_one, 1);
 }
 
+static void test_gobin_corpus(void)
+{
+	replay("gobin", fuzz_gobin_one, 2);
+}
+
+static void test_gomem_corpus(void)
+{
+	replay("gomem", fuzz_gomem_one, 1);
+}
+
 /* How many harness checks fail on the JSON line S (their messages hidden). */
 static int json_failures(const char *s)
 {
@@ -166,6 +182,8 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_elf_corpus),
 	TEST_CASE(test_pprof_corpus),
 	TEST_CASE(test_strings_corpus),
+	TEST_CASE(test_gobin_corpus),
+	TEST_CASE(test_gomem_corpus),
 	TEST_CASE(test_harness_checks_fire),
 };
 

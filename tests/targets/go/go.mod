@@ -1,0 +1,3 @@
+module leaktrace/targets
+
+go 1.19
