@@ -42,6 +42,9 @@ enum lt_func {
 	/* timers */
 	LT_FN_TIMERFD_CREATE,
 	LT_FN_TIMER_CREATE,
+	/* Go timers (entry only: never a uretprobe in Go code) */
+	LT_FN_GO_START_TIMER,	/* time.startTimer(*runtimeTimer) <= 1.22: the timer in RAX */
+	LT_FN_GO_NEW_TIMER,	/* runtime.newTimer(when, period, f, arg, c) >= 1.23: arg's data in RSI */
 	LT_FN__MAX,
 };
 
@@ -165,8 +168,19 @@ struct lt_attr_val {
 	__u32 pad;
 };
 
-/* Timers: a timerfd (by fd) or a POSIX timer (by kernel timer id). */
-enum lt_timer_kind { LT_TIMER_FD = 1, LT_TIMER_POSIX = 2 };
+/* Timers: a timerfd (by fd) or a POSIX timer (by kernel timer id); Go's, read from its runtime. */
+enum lt_timer_kind {
+	LT_TIMER_FD = 1, LT_TIMER_POSIX = 2,
+	LT_TIMER_GO_TIMER = 3, LT_TIMER_GO_TICKER = 4, LT_TIMER_GO_AFTERFUNC = 5,
+};
+
+/* A Go timer's creation site, by (tgid, the timer's key: its address, or its arg from 1.23). */
+struct lt_go_timer_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ptr;
+};
+_Static_assert(sizeof(struct lt_go_timer_key) == 16, "lt_go_timer_key layout");
 
 /* How timerfd closes are seen (rodata `release_hook`). */
 enum lt_release_hook { LT_HOOK_TRACEPOINT = 0, LT_HOOK_KPROBE = 1, LT_HOOK_FENTRY = 2 };

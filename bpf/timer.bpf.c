@@ -53,6 +53,41 @@ struct {
 	__uint(max_entries, 4096);
 } tmpending SEC(".maps");
 
+/* Go timers: the creation site of each started one (user space finds the live ones in the P heaps). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct lt_go_timer_key);
+	__type(value, struct lt_site_key);
+	__uint(max_entries, 1 << 16);
+} go_timers SEC(".maps");
+
+/*
+ * A Go timer starts: its creation stack, by the key user space finds it
+ * by. Entry only (a uretprobe would corrupt the moving goroutine stack);
+ * Go keeps frame pointers, so the stack is walked like any other.
+ */
+SEC("uprobe")
+int BPF_KPROBE(lt_go_timer)
+{
+	__u32 func = bpf_get_attach_cookie(ctx) & 0xff;
+	__u64 id = bpf_get_current_pid_tgid();
+	struct lt_go_timer_key k = { .tgid = id >> 32 };
+	__u64 ax = ctx->ax, si = ctx->si;	/* each read at its fixed offset: the verifier wants it so */
+	struct lt_site_key sk;
+
+	if (!tgid_wanted(k.tgid))
+		return 0;
+	lt_barrier_var(ax);
+	lt_barrier_var(si);
+	k.ptr = func == LT_FN_GO_NEW_TIMER ? si : ax;
+	if (!k.ptr)
+		return 0;
+	take_site(ctx, k.tgid, &sk);
+	if (bpf_map_update_elem(&go_timers, &k, &sk, BPF_ANY))
+		drop(LT_DROP_TIMERS_UNTRACKED);
+	return 0;
+}
+
 static __always_inline void forget_timer(struct lt_timer_key *k)
 {
 	struct lt_timer *t = bpf_map_lookup_elem(&timers, k);

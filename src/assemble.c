@@ -69,8 +69,31 @@ static int raw_frames(struct tracer *t, const struct lt_site *s, uint64_t *ips, 
 	return na;
 }
 
-/* Symbolize ADDRS[first..na) into S. Returns true when the walk itself knows the stack is whole. */
-static bool symbolize(struct target *tg, struct lt_site *s, const uint64_t *addrs, int first, int na,
+/* Does a stack end where every stack ends (process or thread entry)? */
+static bool ends_at_root(const struct lt_site *s)
+{
+	static const char *const roots[] = {
+		"_start", "__libc_start_main", "__libc_start_call_main", "__libc_start_main_impl",
+		"start_thread", "clone", "clone3", "_dl_start_user", "_dl_start", "main",
+		/* Go: a goroutine's, the main goroutine's, a thread's */
+		"runtime.goexit", "runtime.main", "runtime.mstart", "runtime.rt0_go",
+	};
+	const char *f;
+
+	if (!s->nstack || !(f = s->stack[s->nstack - 1].func))
+		return false;
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
+		if (strcmp(f, roots[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Symbolize ADDRS[first..na) (return addresses) into S, flagging it
+ * truncated unless the walk knew it whole (COMPLETE) or it ends where every
+ * stack ends. Without symbols (TG NULL) the frames are bare addresses.
+ */
+static void symbolize(struct target *tg, struct lt_site *s, const uint64_t *addrs, int first, int na,
 		      bool complete)
 {
 	struct sym_frame sf[8];
@@ -79,6 +102,12 @@ static bool symbolize(struct target *tg, struct lt_site *s, const uint64_t *addr
 	for (int i = first; i < na; i++) {
 		int nf;
 
+		if (!tg || !tg->syms) {
+			struct sym_frame f = { .addr = addrs[i], .module = "[unknown]" };
+
+			push_frame(s, &cap, &f);
+			continue;
+		}
 		/*
 		 * A pending uretprobe (an outer tracked call) replaced this return
 		 * address with its trampoline; older kernels leave it in the
@@ -97,29 +126,14 @@ static bool symbolize(struct target *tg, struct lt_site *s, const uint64_t *addr
 
 				push_frame(s, &cap, &f);
 			}
-			return false;
+			complete = false;
+			break;
 		}
 		for (int j = 0; j < nf; j++)
 			push_frame(s, &cap, &sf[j]);
 	}
-	return complete;
-}
-
-/* Does a stack end where every stack ends (process or thread entry)? */
-static bool ends_at_root(const struct lt_site *s)
-{
-	static const char *const roots[] = {
-		"_start", "__libc_start_main", "__libc_start_call_main", "__libc_start_main_impl",
-		"start_thread", "clone", "clone3", "_dl_start_user", "_dl_start", "main",
-	};
-	const char *f;
-
-	if (!s->nstack || !(f = s->stack[s->nstack - 1].func))
-		return false;
-	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
-		if (strcmp(f, roots[i]) == 0)
-			return true;
-	return false;
+	if (!complete && !ends_at_root(s))
+		s->truncated = true;
 }
 
 /*
@@ -141,13 +155,7 @@ void assemble__stack(struct tracer *t, struct lt_site *s, bool before_start)
 	if (complete)
 		s->truncated = false;
 	if (!tg || !tg->syms) {
-		for (int i = 0; i < na; i++) {
-			struct sym_frame f = { .addr = addrs[i], .module = "[unknown]" };
-
-			push_frame(s, &cap, &f);
-		}
-		if (!complete && !ends_at_root(s))
-			s->truncated = true;
+		symbolize(NULL, s, addrs, 0, na, complete);
 		return;
 	}
 	exe = syms__exe(tg->syms);
@@ -174,8 +182,42 @@ void assemble__stack(struct tracer *t, struct lt_site *s, bool before_start)
 		f.func = label;
 		push_frame(s, &cap, &f);
 	}
-	if (!symbolize(tg, s, addrs, first, na, complete) && !ends_at_root(s))
-		s->truncated = true;
+	symbolize(tg, s, addrs, first, na, complete);
+}
+
+void assemble__frames(struct tracer *t, struct target *tg, const uint64_t *pcs, int n, bool first_exact,
+		      struct lt_frame **out, int *nout)
+{
+	struct lt_site tmp = {};
+	struct sym_frame sf[8];
+	int cap = 0;
+
+	(void)t;
+	for (int i = 0; i < n; i++) {
+		int nf = tg && tg->syms ? syms__resolve(tg->syms, pcs[i], !(first_exact && i == 0), sf, 8) : 0;
+
+		if (nf <= 0) {
+			struct sym_frame f = { .addr = pcs[i], .module = "[unknown]" };
+
+			push_frame(&tmp, &cap, &f);
+			continue;
+		}
+		for (int j = 0; j < nf; j++)
+			push_frame(&tmp, &cap, &sf[j]);
+	}
+	*out = tmp.stack;
+	*nout = tmp.nstack;
+}
+
+/* S's stack from what its tracker gives (not a BPF stack). */
+static void tracker_stack(struct tracer *t, const struct tracker *tk, struct lt_site *s)
+{
+	uint64_t addrs[LT_MAX_STACK_DEPTH];
+	bool complete = false;
+	int na = tk->raw_stack(t, s, addrs, LT_MAX_STACK_DEPTH, &complete);
+
+	s->truncated = na <= 0;
+	symbolize(tracer__find(t, s->id.tgid), s, addrs, 0, na > 0 ? na : 0, complete);
 }
 
 static int proc_cmp(const void *pa, const void *pb)
@@ -251,10 +293,15 @@ static double site_age(uint64_t oldest_ns, uint64_t now)
  * with a breakpoint, between the site totals and the symbolization, to
  * kill the target at that moment.
  */
-__attribute__((noinline)) void assemble__stacks(struct tracer *t, struct lt_section *sec)
+__attribute__((noinline)) void assemble__stacks(struct tracer *t, const struct tracker *tk,
+						struct lt_section *sec)
 {
-	for (int i = 0; i < sec->nsites; i++)
-		assemble__stack(t, &sec->sites[i], sec->sites[i].before_start);
+	for (int i = 0; i < sec->nsites; i++) {
+		if (tk->raw_stack)
+			tracker_stack(t, tk, &sec->sites[i]);
+		else
+			assemble__stack(t, &sec->sites[i], sec->sites[i].before_start);
+	}
 }
 
 /* Section K of the report. */
@@ -306,7 +353,7 @@ static int assemble_section(struct tracer *t, int k, struct lt_report *r, uint64
 		top_processes(sec, t->o);
 	else if (t->o->top && n > t->o->top)
 		sec->nsites = t->o->top;
-	assemble__stacks(t, sec);
+	assemble__stacks(t, slot->tk, sec);
 	if (slot->tk->finish)
 		slot->tk->finish(t, sec, r);
 	return 0;

@@ -269,6 +269,30 @@ int attach__plan(struct attach *a, int pid, struct lt_plan *plan, bool keep_goin
 	return n;
 }
 
+int attach__uprobe(struct attach *a, struct bpf_program *prog, const char *path, uint64_t off, int pid,
+		   uint64_t cookie, const char *what)
+{
+	int err;
+
+	if (a->shared)
+		pid = a->multi ? 0 : -1;
+	if (a->multi) {
+		int fd = umulti__attach(bpf_program__fd(prog), path, &off, &cookie, 1, pid, false);
+
+		err = fd < 0 ? fd : hold_fd(a, fd);
+	} else {
+		LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = cookie);
+		struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, pid, path, off, &o);
+
+		err = l ? hold_link(a, l) : -errno;
+	}
+	if (err)
+		lt_err("failed to attach uprobe to %s in %s: %s\n", what, path, strerror(-err));
+	else
+		lt_info(1, "probe %s %s +0x%lx, entry only\n", what, path, (unsigned long)off);
+	return err;
+}
+
 int attach__prog(struct attach *a, struct bpf_program *prog)
 {
 	struct bpf_link *l = bpf_program__attach(prog);

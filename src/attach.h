@@ -38,6 +38,13 @@ struct attach *attach__new(bool multi, bool shared, attach_prog_fn prog, void *c
 int attach__plan(struct attach *a, int pid, struct lt_plan *plan, bool keep_going);
 /* Attach PLAN's probe I on its own. 0 or -errno, one line printed. */
 int attach__probe(struct attach *a, int pid, struct lt_plan *plan, int i);
+/*
+ * One entry uprobe of PROG at file offset OFF of PATH, bound to PID (or
+ * every pid when shared), with COOKIE; WHAT names it in messages. 0 or
+ * -errno, one line printed.
+ */
+int attach__uprobe(struct attach *a, struct bpf_program *prog, const char *path, uint64_t off, int pid,
+		   uint64_t cookie, const char *what);
 /* Attach PROG (a tracepoint, fentry or kprobe program) and hold its link. 0 or -errno, printed. */
 int attach__prog(struct attach *a, struct bpf_program *prog);
 /* How many uprobe_multi links or perf-event uprobe links are held. */

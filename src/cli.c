@@ -72,7 +72,7 @@ static const struct argp_option options[] = {
 	{ "follow", 'f', NULL, 0, "Also trace the processes the targets fork from now on (their inherited blocks stay the parent's)", 1 },
 
 	{ NULL, 0, NULL, 0, "What to track:", 2 },
-	{ "track", OPT_TRACK, "LIST", 0, "Trackers to run, comma separated: mem, threads, timers (default: all)", 2 },
+	{ "track", OPT_TRACK, "LIST", 0, "Trackers to run, comma separated: mem, threads, timers, goroutines (default: all)", 2 },
 	{ "hooks", OPT_HOOKS, "HOW", 0, "How timerfd closes are seen: auto (default: the best the kernel has), fentry, kprobe or tracepoint", 2 },
 	{ "stacks", OPT_STACKS, "HOW", 0, "How stacks are walked: auto (default: .eh_frame tables for a program built without frame pointers), fp (frame pointers) or dwarf (.eh_frame tables for every process); -p and -c only", 2 },
 	{ "allocator", OPT_ALLOCATOR, "PATH", 0, "Probe the allocator functions in this file instead of discovering them", 2 },

@@ -34,6 +34,7 @@ enum lt_track {
 	LT_TRACK_MEM = 1 << 0,
 	LT_TRACK_THREADS = 1 << 1,
 	LT_TRACK_TIMERS = 1 << 2,
+	LT_TRACK_GOROUTINES = 1 << 3,
 };
 
 struct lt_opts {

@@ -19,6 +19,14 @@ static void fmt_time(char *buf, size_t len, const struct timespec *ts)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static void text_frame(FILE *f, const struct lt_frame *fr);
+
+void text_frames(FILE *f, const struct lt_frame *st, int n)
+{
+	for (int i = 0; i < n; i++)
+		text_frame(f, &st[i]);
+}
+
 static void text_frame(FILE *f, const struct lt_frame *fr)
 {
 	fprintf(f, "        ");
@@ -71,8 +79,9 @@ int output__text(FILE *f, const struct lt_report *r)
 		for (i = 0; i < sec->nsites; i++) {
 			text_proc_line(f, sec, i);
 			sec->view->text_site(f, sec, &sec->sites[i], i);
-			for (int j = 0; j < sec->sites[i].nstack; j++)
-				text_frame(f, &sec->sites[i].stack[j]);
+			text_frames(f, sec->sites[i].stack, sec->sites[i].nstack);
+			if (sec->view->text_after)
+				sec->view->text_after(f, &sec->sites[i]);
 		}
 	}
 
@@ -90,9 +99,9 @@ int output__text(FILE *f, const struct lt_report *r)
 	return ferror(f) ? -EIO : 0;
 }
 
-static void json_stack(FILE *f, const struct lt_frame *st, int n)
+void json_frames(FILE *f, const char *key, const struct lt_frame *st, int n)
 {
-	fputs("\"stack\":[", f);
+	fprintf(f, "\"%s\":[", key);
 	for (int j = 0; j < n; j++) {
 		const struct lt_frame *fr = &st[j];
 
@@ -127,7 +136,7 @@ static void json_section(FILE *f, const struct lt_section *sec)
 		if (sec->view->json_site)
 			sec->view->json_site(f, s);
 		fprintf(f, "\"trend\":\"%s\",", trend__name(s->trend));
-		json_stack(f, s->stack, s->nstack);
+		json_frames(f, "stack", s->stack, s->nstack);
 		fprintf(f, ",\"truncated\":%s}", s->truncated ? "true" : "false");
 	}
 	fputs("]}", f);

@@ -80,8 +80,9 @@ void report__free_frames(struct lt_frame *st, int n)
 void site__free(struct lt_site *s)
 {
 	report__free_frames(s->stack, s->nstack);
-	s->stack = NULL;
-	s->nstack = 0;
+	report__free_frames(s->stack2, s->nstack2);
+	s->stack = s->stack2 = NULL;
+	s->nstack = s->nstack2 = 0;
 	for (int i = 0; i < s->ncounts; i++)
 		free(s->counts[i].name);
 	free(s->counts);

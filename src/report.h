@@ -77,6 +77,8 @@ struct lt_site {
 	struct lt_frame *stack;	/* innermost first */
 	int nstack;
 	bool truncated;		/* the walk stopped before the stack's root */
+	struct lt_frame *stack2;	/* view-defined second stack (goroutines: where they block); owned */
+	int nstack2;
 
 	/* the collector's, never written out */
 	struct lt_site_id id;
@@ -132,6 +134,8 @@ struct lt_view {
 	/* text: the section's headline; a site's line (without its frames) */
 	void (*text_head)(FILE *f, const struct lt_report *r, const struct lt_section *s);
 	void (*text_site)(FILE *f, const struct lt_section *s, const struct lt_site *site, int i);
+	/* after a site's frames (NULL: nothing): a second stack */
+	void (*text_after)(FILE *f, const struct lt_site *site);
 	/* -a: the line introducing a process's sites, and a process in "processes" */
 	void (*text_proc)(FILE *f, const struct lt_proc *p, int i, int n);
 	void (*json_proc)(FILE *f, const struct lt_proc *p);
@@ -209,6 +213,8 @@ const char *trend__name(enum lt_trend t);
 const char *drop__name(int idx);
 
 /* Helpers for the views' writers. */
+void text_frames(FILE *f, const struct lt_frame *st, int n);	/* one frame a line, indented */
+void json_frames(FILE *f, const char *key, const struct lt_frame *st, int n);	/* "key":[...] */
 void fmt_bytes(char *buf, size_t len, int64_t b);	/* "1.2 MiB" */
 void text_sites(FILE *f, const struct lt_section *s);	/* "N sites[, top K shown]" */
 void json_str(FILE *f, const char *s);			/* a JSON string, or null */

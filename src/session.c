@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include "command.h"
+#include "gobin.h"
 #include "log.h"
 #include "plan.h"
 #include "publish.h"
@@ -40,12 +41,27 @@ static const char *plan_error(int err)
 	}
 }
 
+/* Is EXE a Go program (its goroutines are read from its runtime, no probe needed)? */
+static bool is_go(const char *exe)
+{
+	struct gobin *g = gobin__open(exe);
+
+	gobin__free(g);
+	return g != NULL;
+}
+
 /*
  * A plan's error: a target with no malloc can still have its threads and
- * timers traced (a warning, and go on), else one line. WHO names it.
+ * timers traced (a warning, and go on), and a Go program its goroutines
+ * and Go timers; else one line. WHO names it, EXE is its program.
  */
-static int plan_ok(int err, struct lt_plan *plan, const char *who)
+static int plan_ok(int err, struct lt_plan *plan, const char *who, const char *exe)
 {
+	if (err == -ENOENT && plan->no_malloc && is_go(exe)) {
+		lt_info(1, "%s: a Go program%s: its goroutines and Go timers are read from its runtime\n",
+			who, plan->nprobes ? "" : " with no C allocator");
+		return 0;
+	}
 	if (err == -ENOENT && plan->no_malloc && plan->nprobes > 0) {
 		lt_warn("%s: %s; tracing threads and timers only\n", who, plan_error(err));
 		return 0;
@@ -65,7 +81,7 @@ static int attach_command(struct session *s)
 	if (err)
 		return -err;	/* its exit status */
 	err = plan__predict(s->cmd.elf, 0, s->o->allocator, s->o->track, &plan);
-	if (plan_ok(err, &plan, s->cmd.elf)) {
+	if (plan_ok(err, &plan, s->cmd.elf, s->cmd.elf)) {
 		plan__free(&plan);
 		return -1;
 	}
@@ -87,17 +103,18 @@ static int attach_pids(struct session *s)
 	for (int i = 0; i < s->o->npids; i++) {
 		int pid = s->o->pids[i], err;
 		struct lt_plan plan;
-		char comm[16], who[64];
+		char comm[16], who[64], exe[64];
 
 		err = plan__live(pid, s->o->allocator, s->o->track, &plan);
 		util__comm(pid, comm, sizeof(comm));
 		snprintf(who, sizeof(who), "pid %d (%s)", pid, comm);
+		snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
 		if (err && !util__pid_alive(pid)) {
 			lt_err("pid %d exited during attach\n", pid);
 			plan__free(&plan);
 			return -1;
 		}
-		if (plan_ok(err, &plan, who)) {
+		if (plan_ok(err, &plan, who, exe)) {
 			plan__free(&plan);
 			return -1;
 		}

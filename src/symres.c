@@ -200,6 +200,43 @@ static void die_call_site(struct syms *s, Dwarf_Die *die, const char **file, int
 }
 
 /* Symbolize ADDR in M from scratch. NULL on ENOMEM. */
+/* A result of N frames FR for ADDR in M, to cache. */
+static struct cache_ent *cache_ent_of(struct syms_mod *m, uint64_t addr, bool retaddr,
+				      const struct cframe *fr, int n)
+{
+	struct cache_ent *ent = malloc(sizeof(*ent) + (size_t)n * sizeof(*fr));
+
+	if (!ent)
+		return NULL;
+	ent->next = NULL;
+	ent->ident = m->ident;
+	ent->off = addr - m->img.bias;
+	ent->retaddr = retaddr;
+	ent->n = n;
+	memcpy(ent->fr, fr, (size_t)n * sizeof(*fr));
+	return ent;
+}
+
+/* A Go executable's frame, from its .gopclntab: NULL when it does not know ADDR. */
+static struct cache_ent *symbolize_go(struct syms *s, struct syms_mod *m, uint64_t addr, bool retaddr)
+{
+	struct gobin_frame gf[16];
+	struct cframe fr[16];
+	uint64_t vaddr = addr - m->img.bias;
+	int n = gobin__resolve(m->go, vaddr, retaddr, gf, 16);
+
+	if (n <= 0 || !gf[n - 1].func)
+		return NULL;
+	for (int i = 0; i < n; i++) {
+		fr[i].func = syms_intern(s, gf[i].func);
+		fr[i].file = gf[i].file ? syms_intern(s, gf[i].file) : NULL;
+		fr[i].line = gf[i].line;
+		fr[i].inlined = gf[i].inlined;
+		fr[i].offset = vaddr - gf[n - 1].entry;
+	}
+	return cache_ent_of(m, addr, retaddr, fr, n);
+}
+
 static struct cache_ent *symbolize(struct syms *s, struct syms_mod *m, uint64_t addr,
 				   bool retaddr)
 {
@@ -274,15 +311,7 @@ static struct cache_ent *symbolize(struct syms *s, struct syms_mod *m, uint64_t 
 	for (int i = 0; i < n; i++)
 		fr[i].offset = offset;
 
-	ent = malloc(sizeof(*ent) + (size_t)n * sizeof(*fr));
-	if (!ent)
-		goto cleanup;
-	ent->next = NULL;
-	ent->ident = m->ident;
-	ent->off = addr - m->img.bias;
-	ent->retaddr = retaddr;
-	ent->n = n;
-	memcpy(ent->fr, fr, (size_t)n * sizeof(*fr));
+	ent = cache_ent_of(m, addr, retaddr, fr, n);
 
 cleanup:
 	free(scopes);
@@ -323,7 +352,9 @@ int syms__resolve(struct syms *s, uint64_t addr, bool is_retaddr,
 
 	ent = cache_find(s, m->ident, addr - m->img.bias, is_retaddr);
 	if (!ent) {
-		ent = symbolize(s, m, addr, is_retaddr);
+		ent = m->go ? symbolize_go(s, m, addr, is_retaddr) : NULL;
+		if (!ent)
+			ent = symbolize(s, m, addr, is_retaddr);
 		if (!ent)
 			return -ENOMEM;
 		if (cache_insert(s, ent)) {

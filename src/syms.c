@@ -47,6 +47,13 @@ static struct syms_mod *mod_of(Dwfl_Module *dm)
 	return *ud;
 }
 
+void syms_mod_free(struct syms_mod *m)
+{
+	if (m)
+		gobin__free(m->go);
+	free(m);
+}
+
 struct syms_mod *syms_mod_at(struct syms *s, uint64_t addr)
 {
 	return s->dwfl ? mod_of(dwfl_addrmodule(s->dwfl, addr)) : NULL;
@@ -442,7 +449,7 @@ static int update(struct syms *s, const struct proc_maps *maps)
 		dwfl_report_end(s->dwfl, NULL, NULL);
 		for (int i = 0; i < s->nmods; i++) {
 			if (drop[i])
-				free(s->mods[i]);	/* its strings stay interned */
+				syms_mod_free(s->mods[i]);	/* its strings stay interned */
 			else
 				s->mods[nkept++] = s->mods[i];
 		}
@@ -465,10 +472,12 @@ static int update(struct syms *s, const struct proc_maps *maps)
 			err = -ENOMEM;
 			break;
 		}
+		/* Go: names, lines and inlining from .gopclntab, present even when stripped */
+		m->go = gobin__open_fd(c->fd, c->img.id.path);
 		dm = dwfl_report_elf(s->dwfl, c->img.id.path, c->img.id.path, c->fd, c->img.bias, true);
 		if (!dm) {
 			s->nmods--;
-			free(m);
+			syms_mod_free(m);
 			continue;	/* the fd was not consumed, closed below */
 		}
 		c->fd = -1;	/* owned by the Dwfl now */
@@ -586,7 +595,7 @@ void syms__free(struct syms *s)
 	if (s->dwfl)
 		dwfl_end(s->dwfl);	/* closes the module fds */
 	for (int i = 0; i < s->nmods; i++)
-		free(s->mods[i]);
+		syms_mod_free(s->mods[i]);
 	free(s->mods);
 	free(s);	/* s->c, the shared cache, outlives it */
 }

@@ -26,6 +26,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "gobin.h"
 #include "procimg.h"
 #include "procmaps.h"
 #include "syms.h"
@@ -56,6 +57,7 @@ struct syms_mod {
 	struct image img;	/* low, high: the Dwfl module's range */
 	const char *ident;	/* interned cache identity */
 	bool is_exe, is_interp;
+	struct gobin *go;	/* a Go executable: symbolized from its .gopclntab */
 };
 
 /* An image found in the current maps, not reported yet. */
@@ -123,6 +125,8 @@ struct syms {
 
 /* symres.c: STR interned in the strings every struct syms shares. NULL on ENOMEM. */
 const char *syms_intern(struct syms *s, const char *str);
+/* syms.c: free a module (not its interned strings). */
+void syms_mod_free(struct syms_mod *m);
 /* syms.c: the module mapping ADDR, or NULL. */
 struct syms_mod *syms_mod_at(struct syms *s, uint64_t addr);
 

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "gobin.h"
+#include "goproc.h"
 #include "log.h"
 #include "syms.h"
 #include "tracer_priv.h"
@@ -199,6 +201,46 @@ int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan)
 	return n;
 }
 
+/* A new image of TG: is it a Go program? Its runtime is read later (target__go). */
+static void image_go(struct tracer *t, struct target *tg)
+{
+	char path[64];
+
+	goproc__free(tg->go);
+	gobin__free(tg->go_bin);
+	tg->go = NULL;
+	tg->go_bin = NULL;
+	tg->go_failed = false;
+	if (!(t->o->track & (LT_TRACK_GOROUTINES | LT_TRACK_TIMERS)))
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/exe", tg->pid);
+	tg->go_bin = gobin__open(path);
+	tg->go_since = util__now();
+}
+
+#define GO_START_S	5.0	/* how long a new Go image may take to start its runtime */
+
+struct goproc *target__go(struct tracer *t, struct target *tg)
+{
+	char err[256] = "";
+
+	(void)t;
+	if (tg->go || !tg->go_bin || tg->go_failed || tg->exited)
+		return tg->go;
+	tg->go = goproc__open(tg->pid, err, sizeof(err));
+	if (tg->go) {
+		lt_info(1, "pid %d (%s): %s, goroutines and Go timers read from its runtime\n", tg->pid,
+			tg->comm, gobin__version(tg->go_bin));
+	} else if (errno == ESRCH || util__now() - tg->go_since > GO_START_S) {
+		/* (a -c command stopped at its exec has no runtime yet: retried quietly until then) */
+		if (errno != ESRCH)
+			lt_warn("pid %d (%s): %s; its goroutines and Go timers are not shown\n", tg->pid,
+				tg->comm, err[0] ? err : strerror(errno));
+		tg->go_failed = true;
+	}
+	return tg->go;
+}
+
 int tracer__watch(struct tracer *t, int pid)
 {
 	struct target *tg = tracer__add(t, pid);
@@ -218,26 +260,58 @@ int tracer__watch(struct tracer *t, int pid)
 	tg->syms = syms__new_maps(pid, img->maps);
 	if (!tg->syms)
 		return -errno;
+	image_go(t, tg);
 	for (int k = 0; k < t->ntk; k++)
 		if (t->tk[k].tk->watch)
 			t->tk[k].tk->watch(t, tg);
 	return 0;
 }
 
+/* The time of TG's last exec, from the exec tracepoint (0: none seen). */
+static uint64_t exec_time(struct tracer *t, struct target *tg)
+{
+	__u32 k = tg->pid;
+	__u64 ns = 0;
+
+	bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.execs), &k, &ns);
+	return ns;
+}
+
+/* TG runs a new image since EXEC_NS: the old one's records and symbols go. */
+static void new_image(struct tracer *t, struct target *tg, uint64_t exec_ns)
+{
+	bool had_image = tg->syms != NULL;
+
+	tg->exec_ns = exec_ns;
+	for (int j = 0; had_image && j < t->ntk; j++)
+		if (t->tk[j].tk->exec)
+			t->tk[j].tk->exec(t, tg, exec_ns);
+	util__comm(tg->pid, tg->comm, sizeof(tg->comm));
+	/* a new image: symbols from scratch (the old modules may be gone) */
+	syms__free(tg->syms);
+	tg->syms = NULL;
+	if (had_image)
+		lt_info(1, "pid %d exec'ed %s: its earlier records went with the old image\n", tg->pid, tg->comm);
+}
+
 int tracer__exec_stop(struct tracer *t, int pid)
 {
+	struct target *tg = tracer__add(t, pid);
 	char link[64], exe[PATH_MAX];
 	struct lt_plan plan;
 	ssize_t len;
 	int n = 0, err;
 
+	if (!tg)
+		return -ENOMEM;
+	new_image(t, tg, exec_time(t, tg));
 	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
 	len = readlink(link, exe, sizeof(exe) - 1);
 	if (len > 0) {
 		exe[len] = 0;
 		err = plan__predict(exe, pid, t->o->allocator, t->o->track, &plan);
-		if (err == -ENOENT && plan.no_malloc && plan.nprobes > 0)
-			err = 0;
+		if (err == -ENOENT && plan.no_malloc)
+			err = 0;	/* threads, timers, a Go program's goroutines */
 		n = err ? 0 : tracer__attach(t, pid, &plan);
 		plan__free(&plan);
 		if (n > 0)
@@ -324,35 +398,28 @@ static void discover_children(struct tracer *t)
  */
 void tracer__handle_execs(struct tracer *t)
 {
-	int fd = bpf_map__fd(t->skel->maps.execs);
-
 	for (int i = 0; i < t->ntg; i++) {
 		struct target *tg = t->tg[i];
 		const struct proc_image *img;
-		__u32 k = tg->pid;
-		__u64 ns = 0;
+		uint64_t ns;
 
-		if (tg->exited || bpf_map_lookup_elem(fd, &k, &ns) || ns <= tg->exec_ns)
+		if (tg->exited || (ns = exec_time(t, tg)) <= tg->exec_ns)
 			continue;
 		if (!tg->exec_ns && tg->syms == NULL) {
 			/* -c: the command's own exec, before anything was symbolized */
 			tg->exec_ns = ns;
 			continue;
 		}
-		tg->exec_ns = ns;
-		for (int j = 0; j < t->ntk; j++)
-			if (t->tk[j].tk->exec)
-				t->tk[j].tk->exec(t, tg, ns);
-		util__comm(tg->pid, tg->comm, sizeof(tg->comm));
-		/* a new image: symbols from scratch (the old modules may be gone) */
-		syms__free(tg->syms);
-		tg->syms = NULL;
+		new_image(t, tg, ns);
 		img = fresh_image(t, tg);
 		if (img) {
 			tg->syms = syms__new_maps(tg->pid, img->maps);
 			uwload__sync(t->uw, img);
+			image_go(t, tg);
+			for (int j = 0; j < t->ntk; j++)
+				if (t->tk[j].tk->watch)
+					t->tk[j].tk->watch(t, tg);
 		}
-		lt_info(1, "pid %d exec'ed %s: its earlier records went with the old image\n", tg->pid, tg->comm);
 	}
 }
 

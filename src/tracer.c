@@ -13,6 +13,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "kfeatures.h"
+#include "gobin.h"
+#include "goproc.h"
 #include "log.h"
 #include "syms.h"
 #include "tracer_priv.h"
@@ -220,8 +222,13 @@ void tracer__free(struct tracer *t)
 		free(tg->plans);
 		syms__free(tg->syms);
 		procimg__free(tg->img);
+		goproc__free(tg->go);
+		gobin__free(tg->go_bin);
 		for (int k = 0; k < LT_TRACKERS_MAX; k++) {
-			free(tg->priv[k]);
+			if (k < t->ntk && t->tk[k].tk->target_free)
+				t->tk[k].tk->target_free(tg->priv[k]);
+			else
+				free(tg->priv[k]);
 			site_set__free(&tg->last[k]);
 		}
 		free(tg);

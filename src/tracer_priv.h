@@ -26,6 +26,8 @@
 #include "tracer.h"
 #include "trackers.h"
 
+struct gobin;
+struct goproc;
 struct syms;
 struct trend_tab;
 struct uwload;
@@ -65,6 +67,10 @@ struct target {
 	struct lt_plan *plans;	/* its probe plans: the first, then what each exec (-c) or check added */
 	int nplans;
 	uint64_t exec_ns;	/* its last exec whose old records are dropped */
+	struct gobin *go_bin;	/* a Go program: its executable's tables (gobin.h) */
+	struct goproc *go;	/* and its runtime, read from outside (goproc.h); see target__go */
+	double go_since;	/* when its image appeared: the runtime may not be up yet */
+	bool go_failed;		/* the runtime could not be read: said once, not retried */
 	void *priv[LT_TRACKERS_MAX];	/* each tracker's own state of it (freed with free()) */
 	struct site_set last[LT_TRACKERS_MAX];	/* keep_dead trackers: its sites while it lived */
 };
@@ -106,6 +112,8 @@ struct target *tracer__add(struct tracer *t, int pid);
 /* TG's image at the current tick (read once per tick), or NULL when it is gone. */
 const struct proc_image *target__image(struct tracer *t, struct target *tg);
 bool target__alive(const struct target *tg);
+/* TG's Go runtime reader, opened at the first call that finds its runtime up; NULL otherwise. */
+struct goproc *target__go(struct tracer *t, struct target *tg);
 void tracer__handle_execs(struct tracer *t);
 /* Attach the tracepoints of every tracker whose probes are in PLAN (once each). */
 int tracer__attach_trackers(struct tracer *t, const struct lt_plan *plan);
@@ -150,6 +158,9 @@ void *tracer__state(struct tracer *t, const struct tracker *tk, size_t size);
 void *target__state(struct target *tg, struct tracer *t, const struct tracker *tk, size_t size);
 
 /* assemble.c */
+/* Symbolize PCS (return addresses; the first an exact pc when FIRST_EXACT) of TG into *OUT. */
+void assemble__frames(struct tracer *t, struct target *tg, const uint64_t *pcs, int n, bool first_exact,
+		      struct lt_frame **out, int *nout);
 /* The symbolized creation stack of S (id: BPF stack hash and caller), flagged truncated unless whole. */
 void assemble__stack(struct tracer *t, struct lt_site *s, bool before_start);
 

@@ -13,7 +13,12 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "elfsym.h"
+#include "goproc.h"
 #include "kfeatures.h"
+#include "log.h"
+#include "probeoff.h"
+#include "umulti.h"
 #include "tracer_priv.h"
 #include "util.h"
 
@@ -29,6 +34,8 @@ static struct timer_state *state(struct tracer *t, struct target *tg)
 
 static void configure(struct tracer *t)
 {
+	if (t->multi)
+		bpf_program__set_expected_attach_type(t->skel->progs.lt_go_timer, LT_BPF_TRACE_UPROBE_MULTI);
 	t->skel->rodata->release_hook = t->hook;
 	bpf_program__set_autoload(t->skel->progs.lt_timerfd_release_fentry, t->hook == LT_HOOK_FENTRY);
 	bpf_program__set_autoload(t->skel->progs.lt_timerfd_release_kprobe, t->hook == LT_HOOK_KPROBE);
@@ -64,9 +71,45 @@ static int attach(struct tracer *t)
 	return err;
 }
 
+/*
+ * A Go target: an entry probe where its timers start (time.startTimer up to
+ * Go 1.22, runtime.newTimer from 1.23), for their creation stacks. Placed
+ * on the first instruction the kernel emulates (the stack check's jbe).
+ */
+static void watch(struct tracer *t, struct target *tg)
+{
+	struct gobin *gb = tg->go_bin;
+	bool newer = gb && gobin__version_cmp(gb, 1, 23) >= 0;
+	const char *fn = newer ? "runtime.newTimer" : "time.startTimer";
+	uint64_t entry, end, off;
+	struct probe_choice pc;
+	struct elf_file *ef;
+	uint8_t code[64];
+	char path[64];
+	size_t n;
+
+	if (!gb || gobin__func_lookup(gb, fn, &entry, &end)) {
+		if (gb)
+			lt_info(1, "pid %d: no %s: its Go timers have no creation stacks\n", tg->pid, fn);
+		return;
+	}
+	n = end - entry < sizeof(code) ? end - entry : sizeof(code);
+	snprintf(path, sizeof(path), "/proc/%d/exe", tg->pid);
+	ef = elf_file__open(path);
+	if (gobin__read(gb, entry, code, n) || probe_choose(code, n, &pc) || !ef ||
+	    elf_file__vaddr_to_off(ef, entry, &off)) {
+		elf_file__free(ef);
+		return;
+	}
+	elf_file__free(ef);
+	attach__uprobe(t->att, t->skel->progs.lt_go_timer, path, off + pc.off[0], tg->pid,
+		       newer ? LT_FN_GO_NEW_TIMER : LT_FN_GO_START_TIMER, fn);
+}
+
 static void gc(struct tracer *t, const struct u64_vec *dead)
 {
 	map__delete_tgids(bpf_map__fd(t->skel->maps.timers), sizeof(struct lt_timer_key), dead);
+	map__delete_tgids(bpf_map__fd(t->skel->maps.go_timers), sizeof(struct lt_go_timer_key), dead);
 }
 
 static void stack_refs(struct tracer *t, struct u64_vec *refs)
@@ -147,16 +190,80 @@ static void add_timer(const void *key, const void *val, void *arg)
 	}
 }
 
+static uint32_t go_kind(enum go_timer_kind k)
+{
+	return k == GO_TIMER_TICKER ? LT_TIMER_GO_TICKER :
+	       k == GO_TIMER_AFTERFUNC ? LT_TIMER_GO_AFTERFUNC : LT_TIMER_GO_TIMER;
+}
+
+/*
+ * TG's live Go timers (Timer, Ticker, AfterFunc; not the runtime's own),
+ * from its P heaps, at their creation sites: the stack the start probe
+ * took, or no stack for one started before the attach.
+ */
+static int collect_go(struct tracer *t, struct target *tg, struct site_set *ss)
+{
+	struct gobin *gb = goproc__gobin(tg->go);
+	bool newer = gb && gobin__version_cmp(gb, 1, 23) >= 0;
+	int fd = bpf_map__fd(t->skel->maps.go_timers), n = 0, err;
+	struct go_timer *tm = NULL;
+
+	err = goproc__timers(tg->go, &tm, &n);
+	if (err)
+		return err == -EOPNOTSUPP || err == -ESRCH ? 0 : err;
+	for (int i = 0; i < n; i++) {
+		struct lt_go_timer_key k = { .tgid = tg->pid, .ptr = newer ? tm[i].arg : tm[i].addr };
+		struct lt_site_key sk;
+		struct lt_site_id id = { (uint32_t)tg->pid };
+		struct lt_site *s;
+
+		if (tm[i].kind == GO_TIMER_OTHER)
+			continue;
+		if (bpf_map_lookup_elem(fd, &k, &sk) == 0)
+			id = site_id_of(&sk);
+		s = site_set__get(ss, &id, go_kind(tm[i].kind));
+		if (!s) {
+			free(tm);
+			return -ENOMEM;
+		}
+		s->num2 = -1;
+		s->v[0]++;
+		if (tm[i].period > 0) {
+			s->v[1]++;
+			s->num = (uint64_t)tm[i].period;
+		}
+	}
+	free(tm);
+	return 0;
+}
+
 static int collect(struct tracer *t, struct site_set *ss, bool report)
 {
+	int err;
+
 	for (int i = 0; report && i < t->ntg; i++) {
 		struct timer_state *st = state(t, t->tg[i]);
 
 		if (st && target__alive(t->tg[i]))
 			st->mismatch = 0;
 	}
-	return collect__map(t, bpf_map__fd(t->skel->maps.timers), sizeof(struct lt_timer_key),
-			    sizeof(struct lt_timer), add_timer, ss, report);
+	err = collect__map(t, bpf_map__fd(t->skel->maps.timers), sizeof(struct lt_timer_key),
+			   sizeof(struct lt_timer), add_timer, ss, report);
+	for (int i = 0; !err && i < t->ntg; i++)
+		if (target__alive(t->tg[i]) && target__go(t, t->tg[i]))
+			err = collect_go(t, t->tg[i], ss);
+	return err;
+}
+
+static const char *kind_name(uint64_t kind)
+{
+	switch (kind) {
+	case LT_TIMER_FD: return "timerfd";
+	case LT_TIMER_POSIX: return "posix";
+	case LT_TIMER_GO_TICKER: return "go_ticker";
+	case LT_TIMER_GO_AFTERFUNC: return "go_afterfunc";
+	default: return "go_timer";
+	}
 }
 
 static void finish(struct tracer *t, struct lt_section *sec, struct lt_report *r)
@@ -170,7 +277,7 @@ static void finish(struct tracer *t, struct lt_section *sec, struct lt_report *r
 			r->drops[LT_DROP_TIMER_MISMATCH] += st->mismatch;
 	}
 	for (int i = 0; i < sec->nsites; i++)
-		sec->sites[i].label = strdup(sec->sites[i].tag == LT_TIMER_FD ? "timerfd" : "posix");
+		sec->sites[i].label = strdup(kind_name(sec->sites[i].tag));
 }
 
 const struct tracker lt_tracker_timers = {
@@ -182,6 +289,7 @@ const struct tracker lt_tracker_timers = {
 	.configure = configure,
 	.prog = prog,
 	.attach = attach,
+	.watch = watch,
 	.gc = gc,
 	.stack_refs = stack_refs,
 	.collect = collect,

@@ -6,6 +6,7 @@ const struct tracker *const lt_trackers[] = {
 	&lt_tracker_mem,
 	&lt_tracker_threads,
 	&lt_tracker_timers,
+	&lt_tracker_goroutines,
 };
 
 const int lt_ntrackers = sizeof(lt_trackers) / sizeof(lt_trackers[0]);

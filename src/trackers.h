@@ -25,6 +25,7 @@
 extern const struct lt_view lt_view_memory;
 extern const struct lt_view lt_view_threads;
 extern const struct lt_view lt_view_timers;
+extern const struct lt_view lt_view_goroutines;
 
 /* lt_site.flags of a thread site: libc started the thread for itself. */
 #define LT_THREAD_LIBC_INTERNAL	(1u << 0)
@@ -70,10 +71,18 @@ struct tracker {
 	 * top-N and stacks.
 	 */
 	void (*finish)(struct tracer *t, struct lt_section *sec, struct lt_report *r);
+	/*
+	 * S's creation stack when it is not a BPF stack (id.stack, id.caller):
+	 * return addresses, innermost first, into ADDRS. The count; *COMPLETE
+	 * when nothing is missing at its root.
+	 */
+	int (*raw_stack)(struct tracer *t, const struct lt_site *s, uint64_t *addrs, int max, bool *complete);
+	/* Free this tracker's state of a target (target__state) when that needs more than free(). */
+	void (*target_free)(void *priv);
 	void (*free)(struct tracer *t);
 };
 
-extern const struct tracker lt_tracker_mem, lt_tracker_threads, lt_tracker_timers;
+extern const struct tracker lt_tracker_mem, lt_tracker_threads, lt_tracker_timers, lt_tracker_goroutines;
 
 /* The table, in report order. */
 extern const struct tracker *const lt_trackers[];

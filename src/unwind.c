@@ -499,6 +499,9 @@ int unwind__build(int fd, struct unwind_table *ut)
 	err = text_range(elf, ut, &ut->vaddr_lo, &ut->vaddr_hi);
 	if (err)
 		goto out;
+	/* Go keeps frame pointers on amd64, though its CFI says CFA = rsp + N */
+	ut->go = find_section(elf, ".gopclntab", &sh) || find_section(elf, ".data.rel.ro.gopclntab", &sh) ||
+		 find_section(elf, ".note.go.buildid", &sh);
 	scn = find_section(elf, ".eh_frame", &sh);
 	if (scn) {
 		cfi = dwarf_getcfi_elf(elf);
@@ -579,7 +582,7 @@ int unwind__bias(const struct unwind_table *ut, uint64_t off, uint64_t start, ui
 
 bool unwind__has_fp(const struct unwind_table *ut)
 {
-	if (!ut->nfde)
+	if (!ut->nfde || ut->go)
 		return true;	/* no CFI at all: frame pointers are all there is */
 	return ut->nfde_fp * 2 >= ut->nfde;
 }

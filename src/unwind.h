@@ -28,6 +28,7 @@ struct unwind_table {
 	uint32_t nfde_fp;	/* FDEs whose CFA moves to rbp somewhere: frame-pointer code */
 	uint32_t nbad;		/* rows the unwinder cannot follow */
 	const char *source;	/* ".eh_frame", ".debug_frame", or "none" */
+	bool go;		/* a Go executable: frame pointers everywhere */
 	/* the PT_LOADs, to turn a mapping's file offset into a vaddr */
 	struct unwind_seg { uint64_t off, vaddr, filesz; bool x; } seg[16];
 	int nseg;

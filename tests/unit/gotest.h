@@ -69,7 +69,7 @@ static inline const char *gotest__esbuild(char *buf, size_t len)
 	if (!access(buf, X_OK))
 		return buf;
 	r = test__run_cmd("mkdir -p '%s/esbuild' && cd '%s/esbuild' && "
-			  "timeout 120 npm pack --silent @esbuild/linux-x64 2>/dev/null | tail -n 1 | "
+			  "timeout 120 npm pack --silent @esbuild/linux-x64@0.28.2 2>/dev/null | tail -n 1 | "
 			  "xargs -r tar xzf && ls package/bin/esbuild", out, out);
 	free(r);
 	if (access(buf, X_OK)) {
