@@ -326,6 +326,10 @@ static int keep_last(struct tracer *t, int k, struct site_set *ss)
 		struct target *tg = t->tg[i];
 		struct site_set *last = &tg->last[k];
 
+		if (t->o->all && tg->exited) {
+			last->n = 0;	/* -a: a process that is gone loses its state */
+			continue;
+		}
 		if (target__alive(tg)) {
 			last->n = 0;
 			for (int j = 0; j < ss->n; j++) {

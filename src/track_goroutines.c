@@ -7,9 +7,13 @@
  * sites get their states and the most common stack where their goroutines
  * block, from the same snapshot as the counts.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include "gobin.h"
 #include "goproc.h"
 #include "log.h"
 #include "syms.h"
@@ -216,6 +220,61 @@ static void finish(struct tracer *t, struct lt_section *sec, struct lt_report *r
 	}
 }
 
+/* -a: the Go programs that run now (their executables' verdicts cached by file). */
+struct go_exes {
+	struct { uint64_t dev, ino; bool go; } *e;
+	int n;
+};
+
+static bool exe_is_go(struct go_exes *c, int pid)
+{
+	char path[64];
+	struct stat st;
+	struct gobin *g;
+	void *n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (stat(path, &st))
+		return false;
+	for (int i = 0; i < c->n; i++)
+		if (c->e[i].dev == st.st_dev && c->e[i].ino == st.st_ino)
+			return c->e[i].go;
+	g = gobin__open(path);
+	gobin__free(g);
+	n = realloc(c->e, (c->n + 1) * sizeof(*c->e));
+	if (n) {
+		c->e = n;
+		c->e[c->n].dev = st.st_dev;
+		c->e[c->n].ino = st.st_ino;
+		c->e[c->n++].go = g != NULL;
+	}
+	return g != NULL;
+}
+
+static void discover(struct tracer *t, struct u64_vec *tgids)
+{
+	struct go_exes *c = tracer__state(t, &lt_tracker_goroutines, sizeof(*c));
+	DIR *proc = opendir("/proc");
+	struct dirent *d;
+
+	while (c && proc && (d = readdir(proc))) {
+		int pid = atoi(d->d_name);
+
+		if (pid > 0 && pid != getpid() && !u64_vec__has(tgids, pid) && exe_is_go(c, pid))
+			u64_vec__push(tgids, pid);
+	}
+	if (proc)
+		closedir(proc);
+}
+
+static void free_state(struct tracer *t)
+{
+	struct go_exes *c = tracer__state(t, &lt_tracker_goroutines, sizeof(*c));
+
+	if (c)
+		free(c->e);
+}
+
 const struct tracker lt_tracker_goroutines = {
 	.name = "goroutines",
 	.track = LT_TRACK_GOROUTINES,
@@ -226,4 +285,7 @@ const struct tracker lt_tracker_goroutines = {
 	.finish = finish,
 	.raw_stack = raw_stack,
 	.target_free = target_free,
+	.discover = discover,
+	.free = free_state,
+	.by_process = true,
 };

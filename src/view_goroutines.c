@@ -56,10 +56,28 @@ static void text_after(FILE *f, const struct lt_site *s)
 	text_frames(f, s->stack2, s->nstack2);
 }
 
+/* -a: a Go process among the top ones by growth. */
+static void text_proc(FILE *f, const struct lt_proc *p, int i, int n)
+{
+	fprintf(f, " GO PROCESS %d/%d: pid %d (%s), %" PRId64 " goroutines, %s%" PRId64 " since last\n",
+		i + 1, n, p->pid, p->comm, p->v[0], p->delta >= 0 ? "+" : "", p->delta);
+}
+
 static void json_head(FILE *f, const struct lt_section *s)
 {
 	fprintf(f, "\"total\":%" PRId64 ",\"runtime\":%" PRId64 ",\"processes\":%" PRId64 ",",
 		s->extra[0], s->extra[1], s->extra[2]);
+	if (s->procs) {
+		/* -a: the top Go processes by growth */
+		fprintf(f, "\"top_processes\":[");
+		for (int i = 0; i < s->nprocs; i++) {
+			fprintf(f, "%s{\"pid\":%d,\"comm\":", i ? "," : "", s->procs[i].pid);
+			json_str(f, s->procs[i].comm);
+			fprintf(f, ",\"goroutines\":%" PRId64 ",\"delta\":%" PRId64 "}", s->procs[i].v[0],
+				s->procs[i].delta);
+		}
+		fputs("],", f);
+	}
 }
 
 static void json_site(FILE *f, const struct lt_site *s)
@@ -99,6 +117,6 @@ static const struct lt_pprof_desc pprof = {
 
 const struct lt_view lt_view_goroutines = {
 	.key = "goroutines", .nsort = 1, .folded_value = 0, .pprof = &pprof,
-	.text_head = text_head, .text_site = text_site, .text_after = text_after,
+	.text_head = text_head, .text_site = text_site, .text_after = text_after, .text_proc = text_proc,
 	.json_head = json_head, .json_site = json_site,
 };

@@ -284,3 +284,45 @@ def test_esbuild_keepalive_connections():
                 c.close()
             es.kill()
             es.wait(5)
+
+
+def test_cgo_malloc_and_goroutines():
+    """A cgo program: its C mallocs at leak_c (exact bytes) and its goroutines
+    at the leaking go statement, in one report."""
+    src = REPO / "tests" / "targets" / "go" / "cgoleak" / "main.go"
+    ticks = 20
+    with Target("cgoleak", ["-ticks", str(ticks)], path=go_target("cgoleak")) as t, \
+            Tracer(["-p", t.pid, "--format", "json", "-T", 0, 60]) as lt:
+        lt.wait_ready()
+        t.release(expect="DONE")
+        time.sleep(SETTLE)
+        lt.stop(signal.SIGINT)
+        final = lt.final_report()
+    line = marker_line("leak-c", src)
+    mem = [s for s in final["memory"]["sites"]
+           if s["stack"] and s["stack"][0].get("func") == "leak_c"]
+    check_eq((sum(s["allocs"] for s in mem), sum(s["bytes"] for s in mem)), (ticks, ticks * 1000),
+             "C mallocs at leak_c")
+    check(all(s["stack"][0].get("line") == line for s in mem), f"leak_c's line {line}: {mem}")
+    check_eq([s for s in final["memory"]["sites"]
+              if any(f.get("func") == "balanced_c" for f in s["stack"])], [], "balanced C blocks")
+    gl = [s for s in goroutine_sites(final) if s["stack"] and s["stack"][0].get("func") == "main.leakGo"]
+    check_eq(sum(s["count"] for s in gl), ticks, "goroutines at main.leakGo")
+    check(all(s["stack"][0].get("line") == marker_line("cgo-leak-go", src) for s in gl), "the go statement's line")
+
+
+def test_system_wide_go_processes():
+    """-a: a Go process appears with its goroutine totals among the top processes."""
+    t, lt, _ = None, None, None
+    with Target("goleak", ["-ticks", str(TICKS)], path=go_target("goleak")) as t:
+        t.release(expect="DONE")
+        with Tracer(["-a", "--track", "goroutines", "--format", "json", "-T", 0, "--top-procs", 0,
+                     "--once", 3]) as lt:
+            lt.wait(30 * SCALE)
+            final = lt.final_report()
+    procs = {p["pid"]: p for p in final["goroutines"].get("top_processes") or []}
+    check(t.pid in procs, f"goleak among the Go processes: {list(procs)}")
+    check_eq(procs[t.pid]["goroutines"], TICKS + 2, "its goroutines (30 leaked, main, signal loop)")
+    leaks = [s for s in goroutine_sites(final)
+             if s["pid"] == t.pid and s.get("start_func") == "main.leakOne.func1"]
+    check_eq([s["count"] for s in leaks], [TICKS], "its leaking site")
