@@ -45,6 +45,8 @@ enum lt_func {
 	/* Go timers (entry only: never a uretprobe in Go code) */
 	LT_FN_GO_START_TIMER,	/* time.startTimer(*runtimeTimer) <= 1.22: the timer in RAX */
 	LT_FN_GO_NEW_TIMER,	/* runtime.newTimer(when, period, f, arg, c) >= 1.23: arg's data in RSI */
+	LT_FN_GO_NEWPROC,	/* runtime.newproc(fn): the creator's stack (--go-ancestry) */
+	LT_FN_GO_RUNQPUT,	/* runtime.runqput(pp, gp, next): the new g, in RBX */
 	LT_FN__MAX,
 };
 
@@ -173,6 +175,26 @@ enum lt_timer_kind {
 	LT_TIMER_FD = 1, LT_TIMER_POSIX = 2,
 	LT_TIMER_GO_TIMER = 3, LT_TIMER_GO_TICKER = 4, LT_TIMER_GO_AFTERFUNC = 5,
 };
+
+/*
+ * --go-ancestry: a goroutine's creation stacks, its own `go` statement's
+ * first, then its creator's, and so on (bounded). Keyed by (tgid, g).
+ */
+#define LT_GO_ANC_DEPTH		4
+
+struct lt_go_anc {
+	__u32 n;		/* sites[0..n) */
+	__u32 pad;
+	struct lt_site_key sites[LT_GO_ANC_DEPTH];
+};
+_Static_assert(sizeof(struct lt_go_anc) == 8 + 24 * LT_GO_ANC_DEPTH, "lt_go_anc layout");
+
+/* A newproc between its entry and the runqput of its new g, by tid. */
+struct lt_go_newproc {
+	__u64 creator;		/* the creating goroutine's g (R14 in ABIInternal code) */
+	struct lt_site_key site;
+};
+_Static_assert(sizeof(struct lt_go_newproc) == 32, "lt_go_newproc layout");
 
 /* A Go timer's creation site, by (tgid, the timer's key: its address, or its arg from 1.23). */
 struct lt_go_timer_key {

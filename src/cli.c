@@ -59,6 +59,7 @@ enum {
 	OPT_STACKS,
 	OPT_SERVE,
 	OPT_SERVE_ALLOW,
+	OPT_GO_ANCESTRY,
 };
 
 static const struct argp_option options[] = {
@@ -75,6 +76,7 @@ static const struct argp_option options[] = {
 	{ "track", OPT_TRACK, "LIST", 0, "Trackers to run, comma separated: mem, threads, timers, goroutines (default: all)", 2 },
 	{ "hooks", OPT_HOOKS, "HOW", 0, "How timerfd closes are seen: auto (default: the best the kernel has), fentry, kprobe or tracepoint", 2 },
 	{ "stacks", OPT_STACKS, "HOW", 0, "How stacks are walked: auto (default: .eh_frame tables for a program built without frame pointers), fp (frame pointers) or dwarf (.eh_frame tables for every process); -p and -c only", 2 },
+	{ "go-ancestry", OPT_GO_ANCESTRY, NULL, 0, "Go: a goroutine's creation stack continues through the go statements that led to it (entry probes on runtime.newproc and runqput; costs each new goroutine two traps)", 2 },
 	{ "allocator", OPT_ALLOCATOR, "PATH", 0, "Probe the allocator functions in this file instead of discovering them", 2 },
 	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0, "Outstanding allocations tracked at most (default 1000000); more are counted as untracked", 2 },
 	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Distinct stacks kept at most (default 32768)", 2 },
@@ -320,6 +322,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		err = parse_list("--track", arg, names, bits, lt_ntrackers, &o->track);
 		break;
 	}
+	case OPT_GO_ANCESTRY:
+		o->go_ancestry = true;
+		break;
 	case OPT_SERVE:
 		if (!*arg)
 			return bad_value("--serve", arg, "expected [ADDR:]PORT");

@@ -68,6 +68,7 @@ struct lt_opts {
 	char *serve;		/* --serve [ADDR:]PORT */
 	char *serve_allow;	/* --serve-allow CIDR[,CIDR...] */
 	bool format_set;	/* --format was given */
+	bool go_ancestry;	/* --go-ancestry */
 	int verbose;
 };
 

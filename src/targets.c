@@ -13,7 +13,9 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "elfsym.h"
 #include "gobin.h"
+#include "probeoff.h"
 #include "goproc.h"
 #include "log.h"
 #include "syms.h"
@@ -216,6 +218,33 @@ static void image_go(struct tracer *t, struct target *tg)
 	snprintf(path, sizeof(path), "/proc/%d/exe", tg->pid);
 	tg->go_bin = gobin__open(path);
 	tg->go_since = util__now();
+}
+
+int target__go_probe(struct tracer *t, struct target *tg, const char *fn, struct bpf_program *prog,
+		     uint64_t cookie)
+{
+	uint64_t entry, end, off;
+	struct probe_choice pc;
+	struct elf_file *ef;
+	uint8_t code[64];
+	char path[64];
+	size_t n;
+	int err = -ENOENT;
+
+	if (!tg->go_bin || gobin__func_lookup(tg->go_bin, fn, &entry, &end)) {
+		lt_info(1, "pid %d: no %s in its Go program\n", tg->pid, fn);
+		return -ENOENT;
+	}
+	n = end - entry < sizeof(code) ? end - entry : sizeof(code);
+	snprintf(path, sizeof(path), "/proc/%d/exe", tg->pid);
+	ef = elf_file__open(path);
+	if (!gobin__read(tg->go_bin, entry, code, n) && !probe_choose(code, n, &pc) && ef &&
+	    !elf_file__vaddr_to_off(ef, entry, &off))
+		err = attach__uprobe(t->att, prog, path, off + pc.off[0], tg->pid, cookie, fn);
+	elf_file__free(ef);
+	if (!err)
+		t->nprobes++;
+	return err;
 }
 
 #define GO_START_S	5.0	/* how long a new Go image may take to start its runtime */

@@ -112,6 +112,12 @@ struct target *tracer__add(struct tracer *t, int pid);
 /* TG's image at the current tick (read once per tick), or NULL when it is gone. */
 const struct proc_image *target__image(struct tracer *t, struct target *tg);
 bool target__alive(const struct target *tg);
+/*
+ * An entry uprobe of PROG (COOKIE) on the Go function FN of TG, at the
+ * first instruction the kernel emulates. 0 or -errno (printed).
+ */
+int target__go_probe(struct tracer *t, struct target *tg, const char *fn, struct bpf_program *prog,
+		     uint64_t cookie);
 /* TG's Go runtime reader, opened at the first call that finds its runtime up; NULL otherwise. */
 struct goproc *target__go(struct tracer *t, struct target *tg);
 void tracer__handle_execs(struct tracer *t);

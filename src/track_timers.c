@@ -13,11 +13,9 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "elfsym.h"
 #include "goproc.h"
 #include "kfeatures.h"
 #include "log.h"
-#include "probeoff.h"
 #include "umulti.h"
 #include "tracer_priv.h"
 #include "util.h"
@@ -78,32 +76,11 @@ static int attach(struct tracer *t)
  */
 static void watch(struct tracer *t, struct target *tg)
 {
-	struct gobin *gb = tg->go_bin;
-	bool newer = gb && gobin__version_cmp(gb, 1, 23) >= 0;
-	const char *fn = newer ? "runtime.newTimer" : "time.startTimer";
-	uint64_t entry, end, off;
-	struct probe_choice pc;
-	struct elf_file *ef;
-	uint8_t code[64];
-	char path[64];
-	size_t n;
+	bool newer = tg->go_bin && gobin__version_cmp(tg->go_bin, 1, 23) >= 0;
 
-	if (!gb || gobin__func_lookup(gb, fn, &entry, &end)) {
-		if (gb)
-			lt_info(1, "pid %d: no %s: its Go timers have no creation stacks\n", tg->pid, fn);
-		return;
-	}
-	n = end - entry < sizeof(code) ? end - entry : sizeof(code);
-	snprintf(path, sizeof(path), "/proc/%d/exe", tg->pid);
-	ef = elf_file__open(path);
-	if (gobin__read(gb, entry, code, n) || probe_choose(code, n, &pc) || !ef ||
-	    elf_file__vaddr_to_off(ef, entry, &off)) {
-		elf_file__free(ef);
-		return;
-	}
-	elf_file__free(ef);
-	attach__uprobe(t->att, t->skel->progs.lt_go_timer, path, off + pc.off[0], tg->pid,
-		       newer ? LT_FN_GO_NEW_TIMER : LT_FN_GO_START_TIMER, fn);
+	if (tg->go_bin)
+		target__go_probe(t, tg, newer ? "runtime.newTimer" : "time.startTimer", t->skel->progs.lt_go_timer,
+				 newer ? LT_FN_GO_NEW_TIMER : LT_FN_GO_START_TIMER);
 }
 
 static void gc(struct tracer *t, const struct u64_vec *dead)

@@ -7,7 +7,9 @@
  * syscall; oldest_age_s: the longest wait; stack2: the most common stack
  * of its goroutines where they are blocked. extra[0]: goroutines in all,
  * as runtime.NumGoroutine counts them; extra[1]: the runtime's own (never
- * attributed to a site); extra[2]: Go processes read. Pure.
+ * attributed to a site); extra[2]: Go processes read; extra[3]: with
+ * --go-ancestry, goroutines made since the attach whose ancestry is not
+ * known (evicted or missed). Pure.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -29,6 +31,8 @@ static void text_head(FILE *f, const struct lt_report *r, const struct lt_sectio
 		"%" PRId64 " more of the runtime's own; ", s->extra[0], s->extra[2],
 		s->extra[2] == 1 ? "" : "es", s->extra[1]);
 	text_sites(f, s);
+	if (s->extra[3])
+		fprintf(f, "; %" PRId64 " made since the attach without their ancestry", s->extra[3]);
 	fputc('\n', f);
 }
 
@@ -65,8 +69,8 @@ static void text_proc(FILE *f, const struct lt_proc *p, int i, int n)
 
 static void json_head(FILE *f, const struct lt_section *s)
 {
-	fprintf(f, "\"total\":%" PRId64 ",\"runtime\":%" PRId64 ",\"processes\":%" PRId64 ",",
-		s->extra[0], s->extra[1], s->extra[2]);
+	fprintf(f, "\"total\":%" PRId64 ",\"runtime\":%" PRId64 ",\"processes\":%" PRId64
+		",\"ancestry_lost\":%" PRId64 ",", s->extra[0], s->extra[1], s->extra[2], s->extra[3]);
 	if (s->procs) {
 		/* -a: the top Go processes by growth */
 		fprintf(f, "\"top_processes\":[");

@@ -326,3 +326,40 @@ def test_system_wide_go_processes():
     leaks = [s for s in goroutine_sites(final)
              if s["pid"] == t.pid and s.get("start_func") == "main.leakOne.func1"]
     check_eq([s["count"] for s in leaks], [TICKS], "its leaking site")
+
+
+def test_go_ancestry():
+    """--go-ancestry: goleak's leaking site continues past its go statement to
+    main.main; gonest's leaves (started by workers that spawner started) reach
+    through both go statements to the line in main.main, exact counts."""
+    t, lt, _ = traced_goleak("goleak", extra=["--go-ancestry"])
+    with t, lt:
+        time.sleep(SETTLE)
+        lt.stop(signal.SIGINT)
+        final = lt.final_report()
+    leaks = [s for s in goroutine_sites(final) if s.get("start_func") == "main.leakOne.func1"]
+    check_eq([s["count"] for s in leaks], [TICKS], "goleak: the leaking site, one with its ancestry")
+    st = [(f.get("func"), f.get("line")) for f in leaks[0]["stack"]]
+    check(st[:2] == [("main.leakOne", marker_line("leak-go")), ("main.main", st[1][1])] and
+          st[1][1], f"goleak: the stack past the go statement: {st}")
+    check_eq(leaks[0]["truncated"], False, "goleak: truncated")
+
+    src = REPO / "tests" / "targets" / "go" / "gonest" / "main.go"
+    n = 12
+    with Target("gonest", ["-n", str(n)], path=go_target("gonest")) as t, \
+            Tracer(["-p", t.pid, "--go-ancestry", "--format", "json", "-T", 0, 60]) as lt:
+        lt.wait_ready()
+        t.release(expect="DONE")
+        time.sleep(SETTLE)
+        lt.stop(signal.SIGINT)
+        final = lt.final_report()
+    # `go leaf(wg)` compiles to a closure: the start function is main.worker.func1, as pprof says
+    leaves = [s for s in goroutine_sites(final) if s.get("start_func") == "main.worker.func1"]
+    check_eq([s["count"] for s in leaves], [n], "gonest: the leaves, one site")
+    st = [(f.get("func"), f.get("line")) for f in leaves[0]["stack"]]
+    want = [("main.worker", marker_line("nest-leaf-go", src)),
+            ("main.spawner", marker_line("nest-worker-go", src)),
+            ("main.main", marker_line("nest-spawner-call", src))]
+    got = [x for x in st if x[0] in ("main.worker", "main.spawner", "main.main")]
+    check_eq(got, want, f"gonest: the leaves' ancestry (whole stack {st})")
+    check_eq(final["goroutines"].get("ancestry_lost", 0), 0, "goroutines whose ancestry was lost")
