@@ -16,4 +16,7 @@ if [ "${BENCH_INSTALL:-0}" = 1 ]; then
 fi
 [ -x ./leaktrace ] || make --no-print-directory leaktrace
 make --no-print-directory -C bench
-exec python3 bench/bench.py "$@"
+python3 bench/bench.py "$@"
+# the Go figures: a 100,000-goroutine snapshot, --go-ancestry per new goroutine
+make --no-print-directory go-targets
+exec python3 bench/go_bench.py

@@ -154,7 +154,7 @@ struct lt_section {
 	int nsites_total;	/* before top-N */
 	int64_t tot[LT_SITE_VALUES];	/* sums of v[] over every site, top-N or not */
 	int64_t delta;		/* change of tot[0] since the last report */
-	int64_t extra[4];	/* view-defined totals (threads: running in all, pre-existing) */
+	int64_t extra[6];	/* view-defined totals (threads: running in all, pre-existing) */
 	const char *note;	/* view-defined (timers: how closes are seen); static */
 	struct lt_proc *procs;	/* -a: top processes, by growth; NULL otherwise */
 	int nprocs, nprocs_total;

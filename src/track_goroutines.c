@@ -21,6 +21,7 @@
 #include "syms.h"
 #include "tracer_priv.h"
 #include "umulti.h"
+#include "util.h"
 
 #define BLOCKED_SAMPLE	64	/* goroutines of a site whose stacks are walked at a report */
 #define BLOCKED_DEPTH	64	/* frames of such a stack */
@@ -32,6 +33,7 @@ struct go_state {
 	int nuser, nsystem;		/* at the last look while it lived */
 	uint64_t max_goid_at_attach;	/* --go-ancestry: goroutines above it were made since */
 	int anc_lost;			/* such goroutines whose ancestry is not known */
+	uint64_t read_us;		/* how long the last snapshot took */
 	bool attach_seen, warned;
 };
 
@@ -166,8 +168,10 @@ static void target_free(void *priv)
 /* TG's goroutines now, or (the read failing) its last good snapshot. 0, or -errno. */
 static int snapshot(struct tracer *t, struct target *tg, struct go_state *st, struct go_snapshot *snap)
 {
+	double t0 = util__now();
 	int err = goproc__snapshot(tg->go, snap);
 
+	st->read_us = (uint64_t)((util__now() - t0) * 1e6);
 	if (!err) {
 		st->nuser = snap->nuser;
 		st->nsystem = snap->nsystem;
@@ -378,6 +382,7 @@ static void finish(struct tracer *t, struct lt_section *sec, struct lt_report *r
 		sec->extra[1] += st->nsystem;
 		sec->extra[2]++;
 		sec->extra[3] += st->anc_lost;
+		sec->extra[4] += (int64_t)st->read_us;
 	}
 	for (int i = 0; i < sec->nsites; i++) {
 		struct lt_site *s = &sec->sites[i];

@@ -9,7 +9,8 @@
  * as runtime.NumGoroutine counts them; extra[1]: the runtime's own (never
  * attributed to a site); extra[2]: Go processes read; extra[3]: with
  * --go-ancestry, goroutines made since the attach whose ancestry is not
- * known (evicted or missed). Pure.
+ * known (evicted or missed); extra[4]: microseconds the snapshots of the
+ * report took. Pure.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -31,6 +32,7 @@ static void text_head(FILE *f, const struct lt_report *r, const struct lt_sectio
 		"%" PRId64 " more of the runtime's own; ", s->extra[0], s->extra[2],
 		s->extra[2] == 1 ? "" : "es", s->extra[1]);
 	text_sites(f, s);
+	fprintf(f, "; read in %.1f ms", s->extra[4] / 1000.0);
 	if (s->extra[3])
 		fprintf(f, "; %" PRId64 " made since the attach without their ancestry", s->extra[3]);
 	fputc('\n', f);
@@ -70,7 +72,8 @@ static void text_proc(FILE *f, const struct lt_proc *p, int i, int n)
 static void json_head(FILE *f, const struct lt_section *s)
 {
 	fprintf(f, "\"total\":%" PRId64 ",\"runtime\":%" PRId64 ",\"processes\":%" PRId64
-		",\"ancestry_lost\":%" PRId64 ",", s->extra[0], s->extra[1], s->extra[2], s->extra[3]);
+		",\"ancestry_lost\":%" PRId64 ",\"read_ms\":%.3f,", s->extra[0], s->extra[1], s->extra[2],
+		s->extra[3], s->extra[4] / 1000.0);
 	if (s->procs) {
 		/* -a: the top Go processes by growth */
 		fprintf(f, "\"top_processes\":[");

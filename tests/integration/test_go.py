@@ -363,3 +363,25 @@ def test_go_ancestry():
     got = [x for x in st if x[0] in ("main.worker", "main.spawner", "main.main")]
     check_eq(got, want, f"gonest: the leaves' ancestry (whole stack {st})")
     check_eq(final["goroutines"].get("ancestry_lost", 0), 0, "goroutines whose ancestry was lost")
+
+
+def test_goroutine_profile_and_folded():
+    """The goroutine profile (goroutine/count, as Go's own) opens in `go tool
+    pprof`: main.leakOne holds 30; the folded sibling has the same line."""
+    from test_outputs import go_pprof
+    with tempfile.TemporaryDirectory() as tmp:
+        t, lt, _ = traced_goleak("goleak_stripped",
+                                 extra=["--format", "pprof,folded", "-o",
+                                        f"{tmp}/p.pb.gz,{tmp}/p.folded"])
+        with t, lt:
+            time.sleep(SETTLE)
+            lt.stop(signal.SIGINT)
+        prof = f"{tmp}/p.goroutine.pb.gz"
+        check(os.path.exists(prof), f"the goroutine profile beside the heap one: {os.listdir(tmp)}")
+        rc, out, err = go_pprof(["-top", "-nodefraction=0", prof], tmp)
+        check_eq(rc, 0, "go tool pprof -top\n" + err[-2000:])
+        check("Type: goroutine" in out, "the sample type\n" + out)
+        rows = [l.split() for l in out.splitlines() if l.strip().endswith("main.leakOne")]
+        check(rows and rows[0][0] == str(TICKS), f"main.leakOne has {TICKS} goroutines\n" + out)
+        folded = Path(f"{tmp}/p.goroutines.folded").read_text().splitlines()
+        check(f"goleak_stripped;main.leakOne {TICKS}" in folded, f"the folded line: {folded}")
