@@ -55,4 +55,47 @@ static __always_inline void take_site(struct pt_regs *ctx, __u32 tgid, struct lt
 	sk->caller = caller;
 }
 
+/* A hash of an ancestry: the stacks and callers of every level. Never 0. */
+static __always_inline __u64 go_anc_hash(const struct lt_go_anc *a)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (int i = 0; i < LT_GO_ANC_DEPTH; i++) {
+		if (i >= a->n)
+			break;
+		h = (h ^ a->sites[i].stack) * 0x100000001b3ULL;
+		h = (h ^ a->sites[i].caller) * 0x100000001b3ULL;
+	}
+	return h | 1;
+}
+
+/*
+ * --go-ancestry, in a Go program: the ancestry of the goroutine running on
+ * this thread (g from the thread's TLS), kept under its hash in
+ * go_anc_hashes so that user space can append it to a record's stack.
+ * The hash, or 0 when none is known.
+ */
+static __always_inline __u64 go_anc_of(__u32 tgid)
+{
+	struct lt_go_timer_key k = { .tgid = tgid };
+	struct task_struct *task;
+	struct lt_go_anc *a;
+	__s64 *off;
+	__u64 fs, h;
+
+	if (!go_ancestry || !(off = bpf_map_lookup_elem(&go_tls, &tgid)))
+		return 0;
+	task = (struct task_struct *)bpf_get_current_task();
+	fs = BPF_CORE_READ(task, thread.fsbase);
+	if (!fs || bpf_probe_read_user(&k.ptr, sizeof(k.ptr), (void *)(fs + *off)) || !k.ptr)
+		return 0;
+	a = bpf_map_lookup_elem(&go_anc, &k);
+	if (!a)
+		return 0;
+	h = go_anc_hash(a);
+	if (!bpf_map_lookup_elem(&go_anc_hashes, &h))
+		bpf_map_update_elem(&go_anc_hashes, &h, a, BPF_ANY);
+	return h;
+}
+
 #endif /* LT_COMMON_BPF_H */

@@ -20,14 +20,6 @@
 #include "leaktrace.h"
 #include "common.bpf.h"
 
-/* (tgid, g) -> its creation stacks. Sized by user space (1 without --go-ancestry). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct lt_go_timer_key);	/* (tgid, g) */
-	__type(value, struct lt_go_anc);
-	__uint(max_entries, 1);
-} go_anc SEC(".maps");
-
 /* tid -> a newproc waiting for its runqput */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

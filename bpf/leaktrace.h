@@ -196,6 +196,17 @@ struct lt_go_newproc {
 };
 _Static_assert(sizeof(struct lt_go_newproc) == 32, "lt_go_newproc layout");
 
+/*
+ * A record's creation site in a Go program with --go-ancestry: the site,
+ * and the ancestry of the goroutine that made it (a key of go_anc_hashes;
+ * 0: none known).
+ */
+struct lt_go_site {
+	struct lt_site_key site;
+	__u64 anc;
+};
+_Static_assert(sizeof(struct lt_go_site) == 32, "lt_go_site layout");
+
 /* A Go timer's creation site, by (tgid, the timer's key: its address, or its arg from 1.23). */
 struct lt_go_timer_key {
 	__u32 tgid;

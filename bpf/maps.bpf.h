@@ -24,10 +24,12 @@
 
 /* Set by user space between open and load. */
 #ifdef LT_COMMON_OWNER
+const volatile bool go_ancestry = false;	/* --go-ancestry */
 const volatile bool filter_tgid = false;	/* probes attached with pid = -1: check `targets` */
 const volatile bool has_excludes = false;	/* -a --exclude-comm: check `excluded` */
 const volatile __u32 self_tgid = 0;		/* leaktrace itself, never traced */
 #else
+extern const volatile bool go_ancestry;
 extern const volatile bool filter_tgid;
 extern const volatile bool has_excludes;
 extern const volatile __u32 self_tgid;
@@ -103,6 +105,34 @@ LT_SHARED struct {
 	__type(value, __u64);
 	__uint(max_entries, 4096);
 } execs SEC(".maps");
+
+/*
+ * --go-ancestry (bpf/goroutine.bpf.c fills them; sized by user space, 1
+ * entry each without it): (tgid, g) -> the goroutine's creation stacks, and
+ * a hash of such an ancestry -> the ancestry, for the records of other
+ * trackers made inside a goroutine (user space appends it to their stacks).
+ */
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct lt_go_timer_key);	/* (tgid, g) */
+	__type(value, struct lt_go_anc);
+	__uint(max_entries, 1);
+} go_anc SEC(".maps");
+
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u64);
+	__type(value, struct lt_go_anc);
+	__uint(max_entries, 1);
+} go_anc_hashes SEC(".maps");
+
+/* Go programs traced with --go-ancestry: tgid -> where g is in the thread's TLS (fs + off) */
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __s64);
+	__uint(max_entries, LT_MAX_TARGETS);
+} go_tls SEC(".maps");
 
 static __always_inline bool tgid_wanted(__u32 tgid)
 {

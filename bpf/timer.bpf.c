@@ -57,7 +57,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct lt_go_timer_key);
-	__type(value, struct lt_site_key);
+	__type(value, struct lt_go_site);
 	__uint(max_entries, 1 << 16);
 } go_timers SEC(".maps");
 
@@ -73,7 +73,7 @@ int BPF_KPROBE(lt_go_timer)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct lt_go_timer_key k = { .tgid = id >> 32 };
 	__u64 ax = ctx->ax, si = ctx->si;	/* each read at its fixed offset: the verifier wants it so */
-	struct lt_site_key sk;
+	struct lt_go_site gs;
 
 	if (!tgid_wanted(k.tgid))
 		return 0;
@@ -82,8 +82,9 @@ int BPF_KPROBE(lt_go_timer)
 	k.ptr = func == LT_FN_GO_NEW_TIMER ? si : ax;
 	if (!k.ptr)
 		return 0;
-	take_site(ctx, k.tgid, &sk);
-	if (bpf_map_update_elem(&go_timers, &k, &sk, BPF_ANY))
+	take_site(ctx, k.tgid, &gs.site);
+	gs.anc = go_anc_of(k.tgid);
+	if (bpf_map_update_elem(&go_timers, &k, &gs, BPF_ANY))
 		drop(LT_DROP_TIMERS_UNTRACKED);
 	return 0;
 }

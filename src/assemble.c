@@ -15,6 +15,8 @@
 #include "trend.h"
 #include "util.h"
 
+static void append_ancestry(struct tracer *t, struct target *tg, struct lt_site *s);
+
 static int push_frame(struct lt_site *site, int *cap, const struct sym_frame *sf)
 {
 	struct lt_frame *f;
@@ -183,6 +185,7 @@ void assemble__stack(struct tracer *t, struct lt_site *s, bool before_start)
 		push_frame(s, &cap, &f);
 	}
 	symbolize(tg, s, addrs, first, na, complete);
+	append_ancestry(t, tg, s);
 }
 
 void assemble__frames(struct tracer *t, struct target *tg, const uint64_t *pcs, int n, bool first_exact,
@@ -207,6 +210,47 @@ void assemble__frames(struct tracer *t, struct target *tg, const uint64_t *pcs, 
 	}
 	*out = tmp.stack;
 	*nout = tmp.nstack;
+}
+
+int assemble__ancestry(struct tracer *t, const struct lt_go_anc *anc, uint64_t *addrs, int max)
+{
+	uint64_t ips[LT_MAX_STACK_DEPTH];
+	int n = 0;
+
+	for (uint32_t l = 0; l < anc->n && l < LT_GO_ANC_DEPTH && n < max; l++) {
+		const struct lt_site_key *k = &anc->sites[l];
+
+		/* [rsp] at newproc's entry: the go statement's own return address, then the walk's frames */
+		addrs[n++] = k->caller;
+		memset(ips, 0, sizeof(ips));
+		if (!k->stack || bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.stacks), &k->stack, ips))
+			continue;
+		for (int i = 1; i < LT_MAX_STACK_DEPTH && ips[i] && n < max; i++) {
+			if (ips[i] == LT_STACK_COMPLETE)
+				break;
+			if (i == 1 && ips[1] == k->caller)
+				continue;
+			addrs[n++] = ips[i];
+		}
+	}
+	return n;
+}
+
+/*
+ * --go-ancestry: a record made inside a goroutine gets the goroutine's
+ * ancestry after its own stack (whose walk ended at runtime.goexit).
+ */
+static void append_ancestry(struct tracer *t, struct target *tg, struct lt_site *s)
+{
+	uint64_t addrs[LT_MAX_STACK_DEPTH];
+	struct lt_go_anc anc;
+	int n;
+
+	if (!s->id.anc || bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.go_anc_hashes), &s->id.anc, &anc))
+		return;
+	n = assemble__ancestry(t, &anc, addrs, LT_MAX_STACK_DEPTH);
+	s->truncated = false;
+	symbolize(tg, s, addrs, 0, n, false);
 }
 
 /* S's stack from what its tracker gives (not a BPF stack). */

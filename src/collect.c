@@ -47,7 +47,7 @@ struct lt_site *site_set__get(struct site_set *ss, const struct lt_site_id *id, 
 	for (int i = 0; i < ss->n; i++) {
 		s = &ss->s[i];
 		if (s->id.tgid == id->tgid && s->id.stack == id->stack && s->id.err == id->err &&
-		    s->id.caller == id->caller && s->tag == tag)
+		    s->id.caller == id->caller && s->id.anc == id->anc && s->tag == tag)
 			return s;
 	}
 	s = site_set__add(ss);
@@ -61,7 +61,7 @@ struct lt_site *site_set__get(struct site_set *ss, const struct lt_site_id *id, 
 
 struct lt_site_id site_id_of(const struct lt_site_key *k)
 {
-	struct lt_site_id id = { k->tgid, k->stack_err, k->stack, k->caller };
+	struct lt_site_id id = { k->tgid, k->stack_err, k->stack, k->caller, 0 };
 
 	return id;
 }

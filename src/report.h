@@ -47,6 +47,7 @@ struct lt_site_id {
 	int32_t err;		/* BPF trackers: 0, or -errno when the stack could not be taken */
 	uint64_t stack;
 	uint64_t caller;
+	uint64_t anc;		/* Go, --go-ancestry: the creating goroutine's ancestry (0: none) */
 };
 
 /* One count of a breakdown (goroutine states, fd kinds). */

@@ -164,6 +164,8 @@ void *tracer__state(struct tracer *t, const struct tracker *tk, size_t size);
 void *target__state(struct target *tg, struct tracer *t, const struct tracker *tk, size_t size);
 
 /* assemble.c */
+/* The return addresses of ANC's levels (each go statement and the stack that led to it). The count. */
+int assemble__ancestry(struct tracer *t, const struct lt_go_anc *anc, uint64_t *addrs, int max);
 /* Symbolize PCS (return addresses; the first an exact pc when FIRST_EXACT) of TG into *OUT. */
 void assemble__frames(struct tracer *t, struct target *tg, const uint64_t *pcs, int n, bool first_exact,
 		      struct lt_frame **out, int *nout);

@@ -257,8 +257,6 @@ static int raw_stack(struct tracer *t, const struct lt_site *s, uint64_t *addrs,
 {
 	struct tk_state *ts = t->o->go_ancestry ? tk_state(t) : NULL;
 	struct anc_ent *e = ts ? anc_get(&ts->sites, s->id.stack, s->id.tgid, false) : NULL;
-	uint64_t ips[LT_MAX_STACK_DEPTH];
-	int n = 0;
 
 	*complete = false;
 	if (!e) {
@@ -268,23 +266,7 @@ static int raw_stack(struct tracer *t, const struct lt_site *s, uint64_t *addrs,
 		*complete = true;	/* one frame, not a walk that can stop early */
 		return 1;
 	}
-	for (uint32_t l = 0; l < e->anc.n && l < LT_GO_ANC_DEPTH && n < max; l++) {
-		const struct lt_site_key *k = &e->anc.sites[l];
-
-		/* [rsp] at newproc's entry: the go statement's own return address, then the walk's frames */
-		addrs[n++] = k->caller;
-		memset(ips, 0, sizeof(ips));
-		if (!k->stack || bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.stacks), &k->stack, ips))
-			continue;
-		for (int i = 1; i < LT_MAX_STACK_DEPTH && ips[i] && n < max; i++) {
-			if (ips[i] == LT_STACK_COMPLETE)
-				break;
-			if (i == 1 && ips[1] == k->caller)
-				continue;
-			addrs[n++] = ips[i];
-		}
-	}
-	return n;
+	return assemble__ancestry(t, &e->anc, addrs, max);
 }
 
 static const char *state_name(const struct go_g *g)
@@ -456,7 +438,9 @@ static void free_state(struct tracer *t)
 
 static void configure(struct tracer *t)
 {
+	t->skel->rodata->go_ancestry = t->o->go_ancestry;
 	bpf_map__set_max_entries(t->skel->maps.go_anc, t->o->go_ancestry ? 1 << 17 : 1);
+	bpf_map__set_max_entries(t->skel->maps.go_anc_hashes, t->o->go_ancestry ? 1 << 16 : 1);
 	if (t->multi)
 		bpf_program__set_expected_attach_type(t->skel->progs.lt_go_sched, LT_BPF_TRACE_UPROBE_MULTI);
 }
@@ -468,8 +452,12 @@ static void watch(struct tracer *t, struct target *tg)
 		{ "runtime.newproc", LT_FN_GO_NEWPROC },
 		{ "runtime.runqput", LT_FN_GO_RUNQPUT },
 	};
+	__u32 k = tg->pid;
+	__s64 tls = -8;		/* Go keeps g at -8(%fs) on linux/amd64 (not so in every cgo binary) */
+
 	if (!t->o->go_ancestry || !tg->go_bin)
 		return;
+	bpf_map_update_elem(bpf_map__fd(t->skel->maps.go_tls), &k, &tls, BPF_ANY);
 	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
 		target__go_probe(t, tg, at[i].fn, t->skel->progs.lt_go_sched, at[i].cookie);
 }

@@ -190,14 +190,16 @@ static int collect_go(struct tracer *t, struct target *tg, struct site_set *ss)
 		return err == -EOPNOTSUPP || err == -ESRCH ? 0 : err;
 	for (int i = 0; i < n; i++) {
 		struct lt_go_timer_key k = { .tgid = tg->pid, .ptr = newer ? tm[i].arg : tm[i].addr };
-		struct lt_site_key sk;
 		struct lt_site_id id = { (uint32_t)tg->pid };
+		struct lt_go_site gs;
 		struct lt_site *s;
 
 		if (tm[i].kind == GO_TIMER_OTHER)
 			continue;
-		if (bpf_map_lookup_elem(fd, &k, &sk) == 0)
-			id = site_id_of(&sk);
+		if (bpf_map_lookup_elem(fd, &k, &gs) == 0) {
+			id = site_id_of(&gs.site);
+			id.anc = gs.anc;	/* --go-ancestry: the creating goroutine's */
+		}
 		s = site_set__get(ss, &id, go_kind(tm[i].kind));
 		if (!s) {
 			free(tm);

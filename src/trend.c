@@ -78,6 +78,7 @@ static uint64_t key_hash(const struct lt_site_id *k)
 
 	h ^= k->stack * 0xc2b2ae3d27d4eb4fULL;
 	h ^= k->caller * 0x165667b19e3779f9ULL;
+	h ^= k->anc * 0x27d4eb2f165667c5ULL;
 	h ^= h >> 29;
 	return h;
 }
@@ -85,7 +86,7 @@ static uint64_t key_hash(const struct lt_site_id *k)
 static bool key_eq(const struct lt_site_id *a, const struct lt_site_id *b)
 {
 	return a->tgid == b->tgid && a->stack == b->stack && a->caller == b->caller &&
-	       a->err == b->err;
+	       a->err == b->err && a->anc == b->anc;
 }
 
 struct trend_tab *trend_tab__new(void)

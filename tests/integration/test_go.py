@@ -44,6 +44,9 @@ def goroutine_sites(report):
     return (report.get("goroutines") or {}).get("sites") or []
 
 
+NEST_TICKER_PERIOD_NS = (5 * 3600 * 1000 + 3) * 1000 * 1000   # gonest's NestTickerPeriod
+
+
 def timer_sites(report, kind):
     return [s for s in (report.get("timers") or {}).get("sites") or [] if s.get("kind") == kind]
 
@@ -331,7 +334,9 @@ def test_system_wide_go_processes():
 def test_go_ancestry():
     """--go-ancestry: goleak's leaking site continues past its go statement to
     main.main; gonest's leaves (started by workers that spawner started) reach
-    through both go statements to the line in main.main, exact counts."""
+    through both go statements to the line in main.main, exact counts; so do
+    the stacks of the tickers the leaves create (any record made in a goroutine
+    gets the goroutine's ancestry)."""
     t, lt, _ = traced_goleak("goleak", extra=["--go-ancestry"])
     with t, lt:
         time.sleep(SETTLE)
@@ -363,6 +368,14 @@ def test_go_ancestry():
     got = [x for x in st if x[0] in ("main.worker", "main.spawner", "main.main")]
     check_eq(got, want, f"gonest: the leaves' ancestry (whole stack {st})")
     check_eq(final["goroutines"].get("ancestry_lost", 0), 0, "goroutines whose ancestry was lost")
+    # each leaf's ticker: created in main.leaf, then the leaf goroutine's whole ancestry
+    tick = [s for s in timer_sites(final, "go_ticker") if s.get("interval_ns") == NEST_TICKER_PERIOD_NS]
+    check_eq([s["open"] for s in tick], [n], f"gonest: the leaves' tickers, one site: {tick}")
+    st = [(f.get("func"), f.get("line")) for f in tick[0]["stack"]]
+    want = [("main.leaf", marker_line("nest-ticker", src))] + want
+    got = [x for x in st if x[0] in ("main.leaf", "main.worker", "main.spawner", "main.main")]
+    check_eq(got, want, f"gonest: the ticker's stack through the ancestry (whole stack {st})")
+    check_eq(tick[0]["truncated"], False, "gonest: the ticker's stack truncated")
 
 
 def test_goroutine_profile_and_folded():

@@ -4,7 +4,9 @@
 // SIGUSR1, N times: spawner starts a worker goroutine, which starts a leaf
 // goroutine that blocks forever; the worker then ends. The leaves' own
 // creation PC is in worker; their whole ancestry goes worker <- spawner <-
-// main.main. Prints DONE once every leaf is blocked.
+// main.main. Each leaf also starts a time.Ticker it never stops, so that the
+// ticker's creation stack continues through the same ancestry. Prints DONE
+// once every leaf is blocked.
 //
 //	gonest [-n N]
 package main
@@ -16,12 +18,19 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 )
 
 var block = make(chan struct{})
 
+// NestTickerPeriod is distinctive so that tests can recognise the leaves' tickers.
+const NestTickerPeriod = 5*time.Hour + 3*time.Millisecond
+
+var tickers = make(chan *time.Ticker, 1<<16)
+
 //go:noinline
 func leaf(wg *sync.WaitGroup) {
+	tickers <- time.NewTicker(NestTickerPeriod) // LINE:nest-ticker
 	wg.Done()
 	<-block // LINE:nest-block
 }
