@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -70,6 +71,8 @@ struct goproc {
 	struct pccache_ent *pcc;
 	size_t pcc_cap;
 	uint32_t max_status;
+	uint8_t *gbuf;			/* the gs' read buffer, kept */
+	size_t gbuf_len;
 };
 
 static void perr(struct goproc *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -284,39 +287,136 @@ static int read_allg(struct goproc *p, uint64_t **ptrs, uint64_t *count)
 	return 0;
 }
 
-/* Read every g (L.g_size bytes each) into one buffer. */
-static int read_gs(struct goproc *p, const uint64_t *ptrs, uint64_t n, size_t gsz, uint8_t **out)
-{
-	struct gomem_iov *iov;
-	uint8_t *buf;
-	int err = 0;
+struct gref {
+	uint64_t addr;
+	uint32_t idx;
+};
 
-	buf = malloc(n * gsz);
-	iov = malloc(sizeof(*iov) * (n < IOV_BATCH ? n : IOV_BATCH));
-	if (!buf || !iov) {
-		free(buf);
-		free(iov);
-		return -ENOMEM;
-	}
-	for (uint64_t i = 0; i < n && !err; i += IOV_BATCH) {
-		int k = n - i > IOV_BATCH ? IOV_BATCH : (int)(n - i);
+static int gref_cmp(const void *a, const void *b)
+{
+	const struct gref *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* One g at a time, the gs listed in R, each into FB at its slot (idx * gsz); GP[idx] set. */
+static int read_each(struct goproc *p, const struct gref *r, uint64_t n, size_t gsz, uint8_t *fb,
+		     const uint8_t **gp)
+{
+	struct gomem_iov iov[64];
+
+	for (uint64_t i = 0; i < n; i += 64) {
+		int k = n - i > 64 ? 64 : (int)(n - i), err;
 
 		for (int j = 0; j < k; j++)
-			iov[j] = (struct gomem_iov){ ptrs[i + j], buf + (i + j) * gsz, gsz, 0 };
+			iov[j] = (struct gomem_iov){ r[i + j].addr, fb + r[i + j].idx * gsz, gsz, 0 };
 		err = mem_readv(p, iov, k);
-		for (int j = 0; j < k && !err; j++)
+		if (err)
+			return err;
+		for (int j = 0; j < k; j++) {
 			if (iov[j].err) {
-				perr(p, "g %llu at 0x%llx unreadable", (unsigned long long)(i + j),
-				     (unsigned long long)ptrs[i + j]);
-				err = -EAGAIN;
+				perr(p, "g %u at 0x%llx unreadable", r[i + j].idx,
+				     (unsigned long long)r[i + j].addr);
+				return -EAGAIN;
 			}
+			gp[r[i + j].idx] = iov[j].buf;
+		}
 	}
+	return 0;
+}
+
+/* P's read buffer, at least LEN bytes; kept from one snapshot to the next (no page faults then). */
+static uint8_t *gbuf(struct goproc *p, size_t len)
+{
+	if (len > p->gbuf_len) {
+		size_t want = len + len / 4;
+		void *m;
+
+		if (p->gbuf)
+			munmap(p->gbuf, p->gbuf_len);
+		p->gbuf = NULL;
+		p->gbuf_len = 0;
+		m = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return NULL;
+		madvise(m, want, MADV_HUGEPAGE);
+		p->gbuf = m;
+		p->gbuf_len = want;
+	}
+	return p->gbuf;
+}
+
+/*
+ * Read every g (GSZ bytes each): *GP[i] is ptrs[i]'s, in P's read buffer
+ * (valid until the next read). The gs live side by side in the heap's
+ * spans: sorted by address, neighbours no more than two gs apart are read
+ * as one run (one iovec for many gs, not one each: 100k gs cost a few
+ * large copies, not 100k page walks). A run that cannot be read whole is
+ * read one g at a time.
+ */
+static int read_gs(struct goproc *p, const uint64_t *ptrs, uint64_t n, size_t gsz, const uint8_t ***out)
+{
+	struct gref *r = malloc(sizeof(*r) * (n ? n : 1));
+	uint64_t *run_lo = malloc(sizeof(*run_lo) * (n + 1)), *run_first = malloc(sizeof(*run_first) * (n + 1));
+	const uint8_t **gp = calloc(n ? n : 1, sizeof(*gp));
+	uint64_t total = 0, nrun = 0;
+	struct gomem_iov *iov = malloc(sizeof(*iov) * IOV_BATCH);
+	uint8_t *buf;
+	int err = -ENOMEM;
+
+	if (!r || !run_lo || !run_first || !gp || !iov)
+		goto out;
+	for (uint64_t i = 0; i < n; i++)
+		r[i] = (struct gref){ ptrs[i], (uint32_t)i };
+	qsort(r, n, sizeof(*r), gref_cmp);
+	/* runs: [run_first[k], run_first[k+1]) of r, from run_lo[k] to the end of its last g */
+	for (uint64_t i = 0; i < n; i++) {
+		if (!nrun || r[i].addr > r[i - 1].addr + 2 * gsz || r[i].addr - run_lo[nrun - 1] > (1u << 20)) {
+			if (nrun)
+				total += r[i - 1].addr + gsz - run_lo[nrun - 1];
+			run_lo[nrun] = r[i].addr;
+			run_first[nrun++] = i;
+		}
+	}
+	if (nrun)
+		total += r[n - 1].addr + gsz - run_lo[nrun - 1];
+	run_first[nrun] = n;
+	/* the runs, then a slot per g for those read one at a time (untouched unless needed) */
+	buf = gbuf(p, total + n * gsz + 1);
+	if (!buf)
+		goto out;
+	err = 0;
+	for (uint64_t k = 0, off = 0; k < nrun && !err; k += IOV_BATCH) {
+		int m = nrun - k > IOV_BATCH ? IOV_BATCH : (int)(nrun - k);
+
+		for (int j = 0; j < m; j++) {
+			uint64_t last = r[run_first[k + j + 1] - 1].addr;
+
+			iov[j] = (struct gomem_iov){ run_lo[k + j], buf + off, last + gsz - run_lo[k + j], 0 };
+			off += iov[j].len;
+		}
+		err = mem_readv(p, iov, m);
+		for (int j = 0; j < m && !err; j++) {
+			const struct gref *g = &r[run_first[k + j]], *end = &r[run_first[k + j + 1]];
+
+			if (iov[j].err) {
+				err = read_each(p, g, end - g, gsz, buf + total, gp);
+				continue;
+			}
+			for (; g < end; g++)
+				gp[g->idx] = (uint8_t *)iov[j].buf + (g->addr - iov[j].addr);
+		}
+	}
+out:
 	free(iov);
+	free(run_lo);
+	free(run_first);
+	free(r);
 	if (err) {
-		free(buf);
+		free(gp);
 		return err;
 	}
-	*out = buf;
+	*out = gp;
 	return 0;
 }
 
@@ -346,7 +446,7 @@ static void parse_g(struct goproc *p, const struct go_layout *L, const uint8_t *
  * naming the first check that failed (NBAD: how many gs failed it).
  */
 static int check_gs(struct goproc *p, const struct go_layout *L, const uint64_t *ptrs,
-		    const uint8_t *buf, uint64_t n, size_t gsz, struct go_snapshot *s)
+		    const uint8_t *const *gp, uint64_t n, struct go_snapshot *s)
 {
 	struct gset set = { 0 };
 	const char *why = NULL;
@@ -368,7 +468,7 @@ static int check_gs(struct goproc *p, const struct go_layout *L, const uint64_t 
 		struct go_g *g = &s->g[s->n];
 		const char *w = NULL;
 
-		parse_g(p, L, buf + i * gsz, ptrs[i], g);
+		parse_g(p, L, gp[i], ptrs[i], g);
 		if (i == 0 && g->goid != 1)
 			w = "allgs[0].goid is not 1";
 		else if (g->status > p->max_status)
@@ -386,7 +486,7 @@ static int check_gs(struct goproc *p, const struct go_layout *L, const uint64_t 
 		else if (!w && (!g->goid || !gset_add(&set, g->goid)))
 			w = "goid zero or repeated";
 		else if (!w && g->status == GO_WAITING && L->g_sched_g >= 0 &&
-			 rd64(buf + i * gsz, L->g_sched_g) != g->addr)
+			 rd64(gp[i], L->g_sched_g) != g->addr)
 			w = "sched.g of a waiting g is not itself";
 		else if (!w && g->status == GO_WAITING &&
 			 (g->sched_sp < g->stack_lo || g->sched_sp > g->stack_hi))
@@ -420,7 +520,7 @@ static int check_gs(struct goproc *p, const struct go_layout *L, const uint64_t 
 static int snapshot_once(struct goproc *p, const struct go_layout *L, struct go_snapshot *s)
 {
 	uint64_t *ptrs = NULL, n = 0;
-	uint8_t *buf = NULL;
+	const uint8_t **gp = NULL;
 	size_t gsz = (size_t)L->g_size;
 	int err;
 
@@ -428,10 +528,10 @@ static int snapshot_once(struct goproc *p, const struct go_layout *L, struct go_
 	err = read_allg(p, &ptrs, &n);
 	if (err)
 		return err;
-	err = read_gs(p, ptrs, n, gsz, &buf);
+	err = read_gs(p, ptrs, n, gsz, &gp);
 	if (!err)
-		err = check_gs(p, L, ptrs, buf, n, gsz, s);
-	free(buf);
+		err = check_gs(p, L, ptrs, gp, n, s);
+	free(gp);
 	free(ptrs);
 	return err;
 }
@@ -703,7 +803,7 @@ int goproc__timers(struct goproc *p, struct go_timer **out, int *n)
 static int calibrate(struct goproc *p, struct go_layout *out)
 {
 	uint64_t *ptrs = NULL, n = 0, k;
-	uint8_t *buf = NULL;
+	const uint8_t **gp = NULL;
 	struct go_layout L = { 0 };
 	int err, st = -1, start = -1, gopc = -1, sched = -1, bp = -1;
 	bool live[CALIB_GS];
@@ -712,19 +812,19 @@ static int calibrate(struct goproc *p, struct go_layout *out)
 	if (err)
 		return err;
 	k = n < CALIB_GS ? n : CALIB_GS;
-	err = read_gs(p, ptrs, k, CALIB_WIN, &buf);
+	err = read_gs(p, ptrs, k, CALIB_WIN, &gp);
 	if (err)
 		goto out;
 	err = -ENOENT;
 	/* status u32 at S, goid u64 at S + 8 */
 	for (int s = 96; s <= 224 && st < 0; s += 8) {
 		struct gset set = { calloc(2 * CALIB_GS, 8), 2 * CALIB_GS };
-		bool ok = set.v && rd64(buf, s + 8) == 1;
+		bool ok = set.v && rd64(gp[0], s + 8) == 1;
 		int nlive = 0;
 
 		for (uint64_t i = 0; ok && i < k; i++) {
-			uint32_t status = rd32(buf + i * CALIB_WIN, s) & ~STATUS_SCAN;
-			uint64_t goid = rd64(buf + i * CALIB_WIN, s + 8);
+			uint32_t status = rd32(gp[i], s) & ~STATUS_SCAN;
+			uint64_t goid = rd64(gp[i], s + 8);
 
 			live[i] = status != GO_DEAD && status != GO_IDLE;
 			if (status > p->max_status)
@@ -743,7 +843,7 @@ static int calibrate(struct goproc *p, struct go_layout *out)
 	}
 	/* the recompute of live[] for the chosen offset */
 	for (uint64_t i = 0; i < k; i++) {
-		uint32_t status = rd32(buf + i * CALIB_WIN, st) & ~STATUS_SCAN;
+		uint32_t status = rd32(gp[i], st) & ~STATUS_SCAN;
 
 		live[i] = status != GO_DEAD && status != GO_IDLE;
 	}
@@ -751,7 +851,7 @@ static int calibrate(struct goproc *p, struct go_layout *out)
 		bool ok = true;
 
 		for (uint64_t i = 0; ok && i < k; i++)
-			if (live[i] && !is_entry(p, rd64(buf + i * CALIB_WIN, o)))
+			if (live[i] && !is_entry(p, rd64(gp[i], o)))
 				ok = false;
 		if (ok)
 			start = o;
@@ -764,7 +864,7 @@ static int calibrate(struct goproc *p, struct go_layout *out)
 		bool ok = true;
 
 		for (uint64_t i = 0; ok && i < k; i++)
-			if (live[i] && !in_text(p, rd64(buf + i * CALIB_WIN, o)))
+			if (live[i] && !in_text(p, rd64(gp[i], o)))
 				ok = false;
 		if (ok)
 			gopc = o;
@@ -779,7 +879,7 @@ static int calibrate(struct goproc *p, struct go_layout *out)
 		bool ok = true;
 
 		for (uint64_t i = 0; ok && i < k; i++) {
-			const uint8_t *b = buf + i * CALIB_WIN;
+			const uint8_t *b = gp[i];
 
 			if ((rd32(b, st) & ~STATUS_SCAN) != GO_WAITING)
 				continue;
@@ -799,7 +899,7 @@ static int calibrate(struct goproc *p, struct go_layout *out)
 		bool ok = true;
 
 		for (uint64_t i = 0; ok && i < k; i++) {
-			const uint8_t *b = buf + i * CALIB_WIN;
+			const uint8_t *b = gp[i];
 			uint64_t v = rd64(b, o);
 
 			if ((rd32(b, st) & ~STATUS_SCAN) == GO_WAITING &&
@@ -840,7 +940,7 @@ static int calibrate(struct goproc *p, struct go_layout *out)
 	*out = L;
 	err = 0;
 out:
-	free(buf);
+	free(gp);
 	free(ptrs);
 	return err;
 }
@@ -1094,6 +1194,8 @@ void goproc__free(struct goproc *p)
 		free(p->wr[i]);
 	free(p->wr);
 	free(p->pcc);
+	if (p->gbuf)
+		munmap(p->gbuf, p->gbuf_len);
 	free(p);
 }
 
