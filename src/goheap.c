@@ -17,7 +17,7 @@
 #include "goheap.h"
 
 #define PG		4096ull
-#define WIN_PAGES	32		/* pages read around a missing one: 31 below, 1 above */
+#define WIN_PAGES	64		/* pages read around a missing one: 63 below, 1 above */
 #define MAX_PAGES	(1u << 17)	/* 512 MiB of bucket pages */
 #define MAX_BUCKETS	(1u << 22)
 #define MAX_TRIES	8
@@ -26,7 +26,6 @@
 #define COUNT_MAX	(1ull << 48)
 #define SIZE_MAX_OBJ	(1ull << 40)
 #define CYCLE_WRAP	(3u * (2u << 24))	/* mProfCycleWrap */
-#define IOV_BATCH	1024
 #define TYP_MEMORY	1
 
 /* ---------------------------------------------------------------------- */
@@ -103,20 +102,23 @@ static int pc_insert(struct pcache *c, uint64_t page, int32_t slot)
 	return -ENOMEM;
 }
 
-/* Read PAGE and the pages around it that are not cached yet. */
+/*
+ * Read PAGE and the pages around it that are not cached yet: each run of
+ * adjacent missing pages is one iovec into adjacent slots; a run that
+ * fails is read again page by page, so that its readable pages are kept.
+ */
 static int pc_fetch(struct pcache *c, uint64_t page)
 {
 	struct gomem_iov iov[WIN_PAGES + 1];
 	uint64_t first = page > (WIN_PAGES - 1) * PG ? page - (WIN_PAGES - 1) * PG : PG;
-	int n = 0, err;
+	uint64_t pages[WIN_PAGES + 1];
+	int n = 0, nio = 0, err;
 
-	for (uint64_t a = first; a <= page + PG && a >= first; a += PG) {
-		if (pc_find(c, a))
-			continue;
-		if (c->nslots + n >= MAX_PAGES)
-			return -E2BIG;
-		iov[n++] = (struct gomem_iov){ a, NULL, PG, 0 };
-	}
+	for (uint64_t a = first; a <= page + PG && a >= first; a += PG)
+		if (!pc_find(c, a))
+			pages[n++] = a;
+	if (c->nslots + n > MAX_PAGES)
+		return -E2BIG;
 	if (c->nslots + n > c->slab_cap) {
 		size_t ncap = c->slab_cap ? c->slab_cap * 2 : 256;
 		uint8_t *ns;
@@ -129,15 +131,36 @@ static int pc_fetch(struct pcache *c, uint64_t page)
 		c->slab = ns;
 		c->slab_cap = ncap;
 	}
-	for (int i = 0; i < n; i++)
-		iov[i].buf = c->slab + (c->nslots + i) * PG;
-	err = goproc__readv(c->p, iov, n);
+	/* page i goes to slot nslots + i; runs of adjacent pages are adjacent slots */
+	for (int i = 0; i < n; i++) {
+		if (nio && pages[i] == pages[i - 1] + PG) {
+			iov[nio - 1].len += PG;
+			continue;
+		}
+		iov[nio++] = (struct gomem_iov){ pages[i], c->slab + (c->nslots + i) * PG, PG, 0 };
+	}
+	err = goproc__readv(c->p, iov, nio);
 	if (err)
 		return err;
-	for (int i = 0; i < n; i++) {
-		err = pc_insert(c, iov[i].addr, iov[i].err ? -1 : (int32_t)(c->nslots + i));
-		if (err)
-			return err;
+	for (int k = 0, i = 0; k < nio; k++) {
+		int np = (int)(iov[k].len / PG);
+
+		for (int j = 0; j < np; j++, i++) {
+			int32_t slot = (int32_t)(c->nslots + i);
+
+			if (iov[k].err) {	/* which of them? one page at a time */
+				struct gomem_iov one = { pages[i], c->slab + (size_t)slot * PG, PG, 0 };
+
+				err = goproc__readv(c->p, &one, 1);
+				if (err)
+					return err;
+				if (one.err)
+					slot = -1;
+			}
+			err = pc_insert(c, pages[i], slot);
+			if (err)
+				return err;
+		}
 	}
 	c->nslots += n;	/* unreadable pages keep their unused slot: simpler, bounded */
 	return 0;
@@ -319,8 +342,7 @@ static int walk_once(struct goproc *p, struct walk *w, int max_stk, const char *
 		{ mb, &w->head, 8, 0 },
 		{ mr, &w->rate, 8, 0 },
 	};
-	struct gomem_iov *riov = NULL;
-	uint64_t (*recs)[16] = NULL;
+	struct pcache pc2 = { .p = p };
 	uint32_t cycle, cycle2 = 0;
 	size_t i;
 	bool all = true;
@@ -463,58 +485,52 @@ static int walk_once(struct goproc *p, struct walk *w, int max_stk, const char *
 	*why_addr = 0;
 	w->all_futures = all && w->n;
 
-	/* every memRecord again, then the cycle word */
-	riov = calloc(IOV_BATCH + 1, sizeof(*riov));
-	recs = malloc(IOV_BATCH * MEMREC);
-	if (!riov || !recs) {
-		err = -ENOMEM;
-		goto out;
-	}
-	i = 0;
-	do {
-		size_t k = w->n - i < IOV_BATCH ? w->n - i : IOV_BATCH, nio = k;
-		bool last = i + k >= w->n;
+	/*
+	 * Every memRecord again, through fresh pages (the same batched
+	 * reads as the walk), then the cycle word.
+	 */
+	for (i = 0; i < w->n; i++) {
+		const struct braw *r1 = &w->b[i];
+		uint64_t recw[16];
+		struct braw r2 = *r1;
+		struct cyc v1, v2;
 
-		for (size_t j = 0; j < k; j++) {
-			const struct braw *r = &w->b[i + j];
-
-			riov[j] = (struct gomem_iov){ r->addr + HDR + (uint64_t)r->nstk * 8, recs[j],
-						      MEMREC, 0 };
+		*why_addr = r1->addr;
+		err = pc_read(&pc2, r1->addr + HDR + (uint64_t)r1->nstk * 8, recw, sizeof(recw));
+		if (err == -EFAULT) {
+			*why = "bucket unreadable on the second read";
+			goto torn;
 		}
-		if (last)
-			riov[nio++] = (struct gomem_iov){ mc, &cycle2, 4, 0 };
-		err = goproc__readv(p, riov, (int)nio);
 		if (err)
 			goto out;
-		for (size_t j = 0; j < nio; j++)
-			if (riov[j].err) {
-				*why = "bucket unreadable on the second read";
-				goto torn;
-			}
-		for (size_t j = 0; j < k; j++) {
-			struct braw r2 = w->b[i + j];
-			struct cyc v1, v2;
-
-			for (int c = 0; c < 4; c++)
-				cyc_get(&r2.c[c], recs[j] + 4 * c);
-			reported(&w->b[i + j], cycle, w->all_futures, &v1);
-			reported(&r2, cycle, w->all_futures, &v2);
-			*why_addr = r2.addr;
-			if (!w->all_futures &&
-			    (v1.allocs != v2.allocs || v1.frees != v2.frees ||
-			     v1.alloc_bytes != v2.alloc_bytes || v1.free_bytes != v2.free_bytes)) {
-				*why = "a record changed between two reads (PostSweep or a torn copy)";
-				goto torn;
-			}
-			if (w->all_futures &&
-			    (v2.allocs < v1.allocs || v2.frees < v1.frees ||
-			     v2.alloc_bytes < v1.alloc_bytes || v2.free_bytes < v1.free_bytes)) {
-				*why = "a record shrank between two reads";
-				goto torn;
-			}
+		for (int c = 0; c < 4; c++)
+			cyc_get(&r2.c[c], recw + 4 * c);
+		reported(r1, cycle, w->all_futures, &v1);
+		reported(&r2, cycle, w->all_futures, &v2);
+		if (!w->all_futures &&
+		    (v1.allocs != v2.allocs || v1.frees != v2.frees ||
+		     v1.alloc_bytes != v2.alloc_bytes || v1.free_bytes != v2.free_bytes)) {
+			*why = "a record changed between two reads (PostSweep or a torn copy)";
+			goto torn;
 		}
-		i += k;
-	} while (i < w->n);
+		if (w->all_futures &&
+		    (v2.allocs < v1.allocs || v2.frees < v1.frees ||
+		     v2.alloc_bytes < v1.alloc_bytes || v2.free_bytes < v1.free_bytes)) {
+			*why = "a record shrank between two reads";
+			goto torn;
+		}
+	}
+	{
+		struct gomem_iov ci = { mc, &cycle2, 4, 0 };
+
+		err = goproc__readv(p, &ci, 1);
+		if (err)
+			goto out;
+		if (ci.err) {
+			*why = "mProfCycle unreadable";
+			goto torn;
+		}
+	}
 	*why_addr = 0;
 	if (cycle2 != w->cycle_word) {
 		*why = "mProfCycle moved during the walk";
@@ -525,8 +541,7 @@ static int walk_once(struct goproc *p, struct walk *w, int max_stk, const char *
 torn:
 	err = -EAGAIN;
 out:
-	free(recs);
-	free(riov);
+	pc_free(&pc2);
 	pc_free(&pc);
 	return err;
 }

@@ -17,12 +17,14 @@
 //     (the binary digits of i pick one of two call sites at 15 levels,
 //     LINE:stack-a, LINE:stack-b);
 //
-// then runtime.GC() twice (skipped with -nogc: GOGC=off should be in the
-// environment so that no GC ever completes), debug.SetGCPercent(-1) so
+// then runtime.GC() twice (with -nogc instead: prints "ALLOCATED" and
+// waits for another SIGUSR1; GOGC=off should be in the environment so
+// that no GC ever completes), debug.SetGCPercent(-1) so
 // that no later GC moves the profile, and writes PREFIX.txt (the heap
 // profile at debug=1) and PREFIX.pb.gz (the proto), and prints "DONE".
-// Every SIGUSR2 then writes PREFIX.stats (runtime.ReadMemStats) and
-// prints "STATS".
+// Every SIGUSR2 then takes runtime.ReadMemStats, stops itself with
+// SIGSTOP, and once continued writes them to PREFIX.stats and prints
+// "STATS".
 package main
 
 import (
@@ -117,10 +119,14 @@ func writeProfiles(prefix string) error {
 	return f.Close()
 }
 
+// writeStats takes runtime.ReadMemStats, stops itself (SIGSTOP: the test
+// reads memstats while nothing can change them, then sends SIGCONT) and
+// writes what it took.
 func writeStats(path string) error {
 	var s runtime.MemStats
 
 	runtime.ReadMemStats(&s)
+	syscall.Kill(syscall.Getpid(), syscall.SIGSTOP)
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -163,6 +169,11 @@ func main() {
 	if !*nogc {
 		runtime.GC()
 		runtime.GC()
+	} else {
+		// before its own profile, which moves the futures into active
+		fmt.Println("ALLOCATED")
+		for s := <-sigs; s != syscall.SIGUSR1; s = <-sigs {
+		}
 	}
 	debug.SetGCPercent(-1)
 	if err := writeProfiles(*out); err != nil {
