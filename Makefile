@@ -214,7 +214,7 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
 	-Isrc -Ibpf -Itests/fuzz $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 # the parsers and writers the harnesses reach; an archive links what is used
-FUZZ_LIB_OBJS := $(patsubst %,$(FUZZ_OUT)/obj/%.o,procmaps elfsym pprof sink output util gobin goproc)
+FUZZ_LIB_OBJS := $(patsubst %,$(FUZZ_OUT)/obj/%.o,procmaps elfsym pprof sink output util gobin goproc goheap)
 .PHONY: fuzz fuzz-build
 
 FUZZ_HDRS := $(wildcard src/*.h bpf/leaktrace.h tests/fuzz/*.h)
@@ -246,7 +246,7 @@ fuzz: fuzz-build
 # The unit test that replays tests/fuzz/corpus/ (in `make check`): the
 # harness sources included, the parsers and writers compiled in with ASan and
 # UBSan, so that a crash found by `make fuzz` and fixed stays fixed.
-FUZZ_REGRESS_SRCS := $(patsubst %,src/%.c,procmaps elfsym pprof sink output util gobin goproc)
+FUZZ_REGRESS_SRCS := $(patsubst %,src/%.c,procmaps elfsym pprof sink output util gobin goproc goheap)
 $(OUTPUT)/tests/test_fuzz_regress: tests/unit/test_fuzz_regress.c $(OUTPUT)/tests/test.o \
 		$(FUZZ_REGRESS_SRCS) $(wildcard tests/fuzz/*.c) $(FUZZ_HDRS) | $(OUTPUT)/tests
 	$(call msg,TEST,$@)

@@ -304,8 +304,9 @@ static const char *cyc_check(const struct cyc *c, uint64_t size)
 {
 	uint64_t prod;
 
-	if (c->allocs >= COUNT_MAX || c->frees >= COUNT_MAX)
-		return "count above 2^48";
+	if (c->allocs >= COUNT_MAX || c->frees >= COUNT_MAX || c->alloc_bytes >= COUNT_MAX ||
+	    c->free_bytes >= COUNT_MAX)
+		return "count or bytes above 2^48";
 	if (__builtin_mul_overflow(c->allocs, size, &prod) || prod != c->alloc_bytes)
 		return "alloc_bytes != allocs * size";
 	if (__builtin_mul_overflow(c->frees, size, &prod))
@@ -608,6 +609,13 @@ void go_heap__scale(int64_t count, int64_t bytes, int64_t rate, int64_t *scount,
 	*sbytes = b > -9223372036854775808.0 && b < 9223372036854775808.0 ? (int64_t)b : INT64_MIN;
 }
 
+/* *T += V, saturating (scaled numbers can be huge: a 1-byte object at rate 2^31). */
+static void sat_add(int64_t *t, int64_t v)
+{
+	if (__builtin_add_overflow(*t, v, t))
+		*t = v > 0 ? INT64_MAX : INT64_MIN;
+}
+
 void go_heap__free(struct go_heap *h)
 {
 	if (!h)
@@ -713,14 +721,14 @@ int goproc__heap(struct goproc *p, struct go_heap *h, unsigned flags)
 					break;
 			r->skip = k < r->nstk ? k : 0;
 		}
-		h->inuse_objects += r->inuse_objects;
-		h->inuse_bytes += r->inuse_bytes;
-		h->alloc_objects += r->alloc_objects;
-		h->alloc_bytes += r->alloc_bytes;
-		h->inuse_objects_scaled += r->inuse_objects_scaled;
-		h->inuse_bytes_scaled += r->inuse_bytes_scaled;
-		h->alloc_objects_scaled += r->alloc_objects_scaled;
-		h->alloc_bytes_scaled += r->alloc_bytes_scaled;
+		sat_add(&h->inuse_objects, r->inuse_objects);
+		sat_add(&h->inuse_bytes, r->inuse_bytes);
+		sat_add(&h->alloc_objects, r->alloc_objects);
+		sat_add(&h->alloc_bytes, r->alloc_bytes);
+		sat_add(&h->inuse_objects_scaled, r->inuse_objects_scaled);
+		sat_add(&h->inuse_bytes_scaled, r->inuse_bytes_scaled);
+		sat_add(&h->alloc_objects_scaled, r->alloc_objects_scaled);
+		sat_add(&h->alloc_bytes_scaled, r->alloc_bytes_scaled);
 		h->n++;
 	}
 	err = 0;
@@ -804,14 +812,22 @@ static const char *ms_parse(const struct go_mstats_layout *L, const uint8_t *b, 
 
 	for (int i = 0; i < 3; i++) {
 		int d = L->heapstats + i * L->delta_size;
+		int64_t v[6] = {
+			(int64_t)ld64(b, d + L->d_committed), (int64_t)ld64(b, d + L->d_released),
+			(int64_t)ld64(b, d + L->d_inheap), (int64_t)ld64(b, d + L->d_instacks),
+			(int64_t)ld64(b, d + L->d_inworkbufs),
+			L->d_inptrscalarbits >= 0 ? (int64_t)ld64(b, d + L->d_inptrscalarbits) : 0,
+		};
 
-		committed += (int64_t)ld64(b, d + L->d_committed);
-		released += (int64_t)ld64(b, d + L->d_released);
-		inheap += (int64_t)ld64(b, d + L->d_inheap);
-		instacks += (int64_t)ld64(b, d + L->d_instacks);
-		inwb += (int64_t)ld64(b, d + L->d_inworkbufs);
-		if (L->d_inptrscalarbits >= 0)
-			inpsb += (int64_t)ld64(b, d + L->d_inptrscalarbits);
+		for (int k = 0; k < 6; k++)	/* deltas, so either sign; bounded, so the sums cannot overflow */
+			if (v[k] >= (int64_t)COUNT_MAX || v[k] <= -(int64_t)COUNT_MAX)
+				return "a consistent heap stat delta is above 2^48";
+		committed += v[0];
+		released += v[1];
+		inheap += v[2];
+		instacks += v[3];
+		inwb += v[4];
+		inpsb += v[5];
 	}
 	if (committed < 0 || released < 0 || inheap < 0 || instacks < 0 || inwb < 0 || inpsb < 0)
 		return "a consistent heap stat is negative";

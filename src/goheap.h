@@ -50,7 +50,7 @@
  *   free_bytes == frees * size, or frees * 16 for a size below 16 (a tiny
  *   block is freed whole: mProf_Free gets the span's elemsize);
  * - active and the reported record: frees <= allocs;
- * - counts below 2^48.
+ * - counts and byte counts below 2^48.
  *
  * What pprof shows: runtime/pprof's proto writer hides the leading frames
  * whose function (runtime.FuncForPC of the return PC: the innermost
@@ -121,7 +121,7 @@ struct go_heap {
 	bool all_futures;	/* no cycle published yet: all three futures added */
 	uint32_t cycle;		/* mProfCycle >> 1 */
 	int retries;		/* walks retried (cycle moved, record changed, check failed) */
-	/* totals over r[], raw and scaled (sums of the records' scaled values) */
+	/* totals over r[], raw and scaled (sums of the records' scaled values; they saturate) */
 	int64_t inuse_objects, inuse_bytes, alloc_objects, alloc_bytes;
 	int64_t inuse_objects_scaled, inuse_bytes_scaled, alloc_objects_scaled, alloc_bytes_scaled;
 };

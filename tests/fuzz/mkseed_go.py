@@ -11,7 +11,9 @@ moduledata, .go.buildinfo or a runtime.buildVersion string.
 
 gomem: a fake memory image for fuzz_gomem.c's fixed map (see there):
 allglen, allgptr, three gs (1.19 offsets), their stacks with a frame
-chain, allp with one P whose timers slice holds two timers.
+chain, allp with one P whose timers slice holds two timers; seed-heap adds
+the heap profile (mProfCycle, MemProfileRate, three buckets with their
+hashes, a tiny one freed as 16 bytes) and memstats (go1.19 layout).
 
 Usage: mkseed_go.py OUTDIR_GOBIN OUTDIR_GOMEM
 """
@@ -280,11 +282,85 @@ def gomem():
     return bytes(img)
 
 
+M64 = (1 << 64) - 1
+
+
+def bucket_hash(stk, size):
+    """stkbucket's hash (runtime/mprof.go), 64-bit."""
+    h = 0
+    for pc in stk:
+        h = (h + pc) & M64
+        h = (h + (h << 10)) & M64
+        h ^= h >> 6
+    h = (h + size) & M64
+    h = (h + (h << 10)) & M64
+    h ^= h >> 6
+    h = (h + (h << 3)) & M64
+    h ^= h >> 11
+    return h
+
+
+def gomem_heap():
+    """gomem() plus, for fuzz_gomem.c's heap part: mProfCycle at +0x28,
+    mbuckets at +0x30, MemProfileRate at +0x38, memstats (go1.19 layout)
+    at +0x4000, three buckets from +0x6000."""
+    base = 0x10000
+    img = bytearray(gomem()) + bytearray(0x8000 - 0x4000)
+
+    def w64(addr, v):
+        struct.pack_into("<Q", img, addr - base, v & M64)
+
+    struct.pack_into("<I", img, 0x28, 7 << 1 | 1)   # cycle 7 (C % 3 = 1), flushed
+    w64(base + 0x38, 512 * 1024)
+    # buckets: (stack, size, [active, f0, f1, f2] as (allocs, frees), free size)
+    specs = [
+        ([0x400110, 0x400220, 0x400330], 65536, [(10, 3), (0, 0), (5, 1), (7, 0)], 65536),
+        ([0x400440, 0x400330], 8, [(100, 40), (3, 0), (2, 1), (9, 0)], 16),   # tiny: freed as 16
+        ([0x400550], 48, [(0, 0), (2, 0), (0, 0), (0, 0)], 48),
+    ]
+    addrs = []
+    a = base + 0x6000
+    for stk, size, cyc, fsz in specs:
+        addrs.append(a)
+        a += 48 + 8 * len(stk) + 128
+        a = (a + 7) & ~7
+    for i, (stk, size, cyc, fsz) in enumerate(specs):
+        b = addrs[i]
+        w64(b + 8, addrs[i - 1] if i else 0)   # allnext: the older one
+        w64(b + 16, 1)
+        w64(b + 24, bucket_hash(stk, size))
+        w64(b + 32, size)
+        w64(b + 40, len(stk))
+        for k, pc in enumerate(stk):
+            w64(b + 48 + 8 * k, pc)
+        r = b + 48 + 8 * len(stk)
+        for c, (al, fr) in enumerate(cyc):
+            w64(r + 32 * c, al)
+            w64(r + 32 * c + 8, fr)
+            w64(r + 32 * c + 16, al * size)
+            w64(r + 32 * c + 24, fr * fsz)
+    w64(base + 0x30, addrs[-1])   # newest first
+    # memstats: stats[0] of heapStats, the sys stats, 3 GCs
+    ms = base + 0x4000
+    for off, v in ((0, 0x400000), (8, 0x100000), (16, 0x200000), (24, 0x40000), (32, 0x10000)):
+        w64(ms + off, v)
+    o = 3 * 1176 + 16
+    for k, v in enumerate((0x8000, 0x20000, 0x4000, 0x16f000, 0x80000, 0x70000)):
+        w64(ms + o + 8 * k, v)
+    last = 1796187279436370383
+    w64(ms + o + 48, last)            # last_gc_unix
+    w64(ms + o + 56, 312966)          # pause_total_ns
+    w64(ms + o + 64 + 2048 + 8 * 2, last)   # pause_end[(3-1) % 256]
+    struct.pack_into("<II", img, ms - base + o + 64 + 4096, 3, 1)   # numgc, numforcedgc
+    return bytes(img)
+
+
 def main():
     gb, gm = sys.argv[1], sys.argv[2]
     open(f"{gb}/seed-go119", "wb").write(build(False))
     open(f"{gb}/seed-go126", "wb").write(build(True))
     open(f"{gm}/seed-3g", "wb").write(gomem())
+    open(f"{gm}/seed-heap", "wb").write(gomem_heap())
 
 
 if __name__ == "__main__":
