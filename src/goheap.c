@@ -20,6 +20,7 @@
 #define WIN_PAGES	64		/* pages read around a missing one: 63 below, 1 above */
 #define MAX_PAGES	(1u << 17)	/* 512 MiB of bucket pages */
 #define MAX_BUCKETS	(1u << 22)
+#define MAX_PCS		(1u << 24)	/* stack words over all buckets: 128 MiB */
 #define MAX_TRIES	8
 #define HDR		48
 #define MEMREC		128
@@ -377,7 +378,7 @@ static int walk_once(struct goproc *p, struct walk *w, int max_stk, const char *
 		uint64_t recw[16];
 
 		*why_addr = b;
-		if (w->n >= MAX_BUCKETS) {
+		if (w->n >= MAX_BUCKETS || w->npcs >= MAX_PCS) {
 			err = -E2BIG;
 			goto out;
 		}
@@ -422,7 +423,7 @@ static int walk_once(struct goproc *p, struct walk *w, int max_stk, const char *
 			w->b = nb;
 			w->cap = ncap;
 		}
-		if (w->npcs + hdr[5] > w->pcs_cap) {
+		if (!w->pcs || w->npcs + hdr[5] > w->pcs_cap) {	/* never NULL + 0 (nstk 0) */
 			size_t ncap = w->pcs_cap ? w->pcs_cap * 2 : 8192;
 			uint64_t *np;
 
@@ -450,8 +451,8 @@ static int walk_once(struct goproc *p, struct walk *w, int max_stk, const char *
 		}
 		if (err)
 			goto out;
-		for (uint64_t i = 0; i < hdr[5]; i++) {
-			uint64_t pc_ = w->pcs[w->npcs + i];
+		for (uint64_t k = 0; k < hdr[5]; k++) {
+			uint64_t pc_ = w->pcs[w->npcs + k];
 
 			if (pc_ <= lo || pc_ > hi) {
 				*why = "stack PC outside the text";
@@ -462,9 +463,9 @@ static int walk_once(struct goproc *p, struct walk *w, int max_stk, const char *
 			*why = "bucket hash does not match its stack and size";
 			goto torn;
 		}
-		for (int i = 0; i < 4; i++) {
-			cyc_get(&r->c[i], recw + 4 * i);
-			*why = cyc_check(&r->c[i], r->size);
+		for (int k = 0; k < 4; k++) {
+			cyc_get(&r->c[k], recw + 4 * k);
+			*why = cyc_check(&r->c[k], r->size);
 			if (*why)
 				goto torn;
 		}
@@ -648,7 +649,7 @@ int goproc__heap(struct goproc *p, struct go_heap *h, unsigned flags)
 		goproc__set_error(p, "runtime.mbuckets, mProfCycle or MemProfileRate not located");
 		return -ENOENT;
 	}
-	max_stk = minor >= 23 ? 1024 : 32;
+	max_stk = minor >= 23 ? 1024 + 8 : 32;	/* maxProfStackDepth (+ maxSkip room) : maxStack */
 	for (tries = 0; tries < MAX_TRIES; tries++) {
 		err = walk_once(p, &w, max_stk, &why, &why_addr);
 		if (err != -EAGAIN)
@@ -659,8 +660,8 @@ int goproc__heap(struct goproc *p, struct go_heap *h, unsigned flags)
 			goproc__set_error(p, "heap profile: %s (bucket 0x%llx; %d walks)", why,
 					  (unsigned long long)why_addr, tries);
 		else if (err == -E2BIG)
-			goproc__set_error(p, "heap profile: more than %u buckets or %u pages",
-					  MAX_BUCKETS, MAX_PAGES);
+			goproc__set_error(p, "heap profile: more than %u buckets, %u stack words or %u pages",
+					  MAX_BUCKETS, MAX_PCS, MAX_PAGES);
 		if (err == -EAGAIN && why && strncmp(why, "a record", 8) && strncmp(why, "mProfCycle moved", 16))
 			err = -EINVAL;	/* the same kind of check failed on every walk */
 		goto out;

@@ -1140,6 +1140,16 @@ static int fimg_readv(void *ctx, struct gomem_iov *iov, int n)
 	return 0;
 }
 
+static int fimg_write(void *ctx, uint64_t a, const void *buf, size_t len)
+{
+	struct fimg *m = ctx;
+
+	if (a < FBASE || a - FBASE > FSIZE || len > FSIZE - (a - FBASE))
+		return -EFAULT;
+	memcpy(m->d + (a - FBASE), buf, len);
+	return 0;
+}
+
 static void w64(struct fimg *m, uint64_t a, uint64_t v)
 {
 	memcpy(m->d + (a - FBASE), &v, 8);
@@ -1213,12 +1223,12 @@ static void fimg_init(struct fimg *m)
 	fbucket(m, FB0, 0, s1, 3, 65536, c1);
 }
 
-static struct goproc *fimg_open(struct fimg *m)
+static struct goproc *fimg_open(struct fimg *m, bool writable, bool rate_known)
 {
 	static uint64_t syms[GOBIN_SYM__MAX];
 	static struct go_layout l;
 	struct goproc_target t = { 0 };
-	struct gomem_ops ops = { fimg_readv, m, NULL };
+	struct gomem_ops ops = { fimg_readv, m, writable ? fimg_write : NULL };
 	char err[256];
 
 	gobin__layout_table(1, 19, &l);
@@ -1226,7 +1236,7 @@ static struct goproc *fimg_open(struct fimg *m)
 	syms[GOBIN_SYM_ALLGPTR] = FBASE + 8;
 	syms[GOBIN_SYM_MBUCKETS] = FMB;
 	syms[GOBIN_SYM_MPROFCYCLE] = FCYC;
-	syms[GOBIN_SYM_MEMPROFILERATE] = FRATE;
+	syms[GOBIN_SYM_MEMPROFILERATE] = rate_known ? FRATE : 0;
 	t.layout = &l;
 	t.syms = syms;
 	t.text_lo = 0x400000;
@@ -1264,7 +1274,7 @@ static void test_goheap_fake(void)
 	};
 
 	fimg_init(&m);
-	p = fimg_open(&m);
+	p = fimg_open(&m, false, true);
 	if (!ASSERT_OK_PTR(p, "open the fake target"))
 		return;
 	if (ASSERT_EQ(goproc__heap(p, &h, GO_HEAP_INUSE_ZERO), 0, "heap of the fake")) {
@@ -1320,6 +1330,29 @@ static void test_goheap_fake(void)
 	printf("    fake target: records as MemProfile computes them; %d of %d corruptions refused (%s)\n",
 	       refused, total, goproc__error(p));
 	goproc__free(p);
+
+	/* the one write: refused without the symbol or on a word that is no rate */
+	p = fimg_open(&m, true, false);
+	if (ASSERT_OK_PTR(p, "open, MemProfileRate not located")) {
+		ASSERT_EQ(goproc__set_memprofile_rate(p, 4096, NULL), -ENOENT, "not located: refused");
+		ASSERT_EQ(goproc__heap(p, &h, 0), -ENOENT, "no heap profile either");
+		goproc__free(p);
+	}
+	p = fimg_open(&m, true, true);
+	if (ASSERT_OK_PTR(p, "open, writable")) {
+		int64_t old = 0, now = 0;
+
+		ASSERT_EQ(goproc__set_memprofile_rate(p, -1, NULL), -EINVAL, "a negative rate: refused");
+		ASSERT_EQ(goproc__set_memprofile_rate(p, 4096, &old), 0, "written");
+		ASSERT_EQ(old, 512 * 1024, "the old rate");
+		memcpy(&now, m.d + (FRATE - FBASE), 8);
+		ASSERT_EQ(now, 4096, "the word now");
+		w64(&m, FRATE, 1ull << 40);
+		ASSERT_EQ(goproc__set_memprofile_rate(p, 4096, NULL), -EINVAL, "a word that is no rate: refused");
+		memcpy(&now, m.d + (FRATE - FBASE), 8);
+		ASSERT_EQ(now, 1ll << 40, "and left alone");
+		goproc__free(p);
+	}
 }
 
 static const struct test_case tests[] = {
