@@ -838,6 +838,72 @@ out:
 	free(r);
 }
 
+/*
+ * The profile moving all the time: 4 KiB temporaries and a forced GC every
+ * 20 ms (mark termination, flush, PostSweep). Every read must either
+ * succeed with records that pass the checks, where the kept sites stay
+ * exact, or fail as a whole; the retries are counted.
+ */
+static void test_goheap_churn(void)
+{
+	char bin[512], dir[] = "/tmp/lt-goheap.XXXXXX", prefix[600], *r;
+	struct goproc *p = NULL;
+	struct gotest_child c = { 0 };
+	int reads = 0, ok = 0, retries = 0, failed = 0, cycles = 0, exact = 0;
+	uint32_t first_cycle = 0, last_cycle = 0;
+	double t0;
+
+	if (!gotest__bin("goheap_stripped", bin, sizeof(bin)) || !ASSERT_OK_PTR(mkdtemp(dir), "mkdtemp"))
+		return;
+	snprintf(prefix, sizeof(prefix), "%s/p", dir);
+	{
+		char *argv[] = { bin, "-rate", "1", "-churn", "-out", prefix, NULL };
+
+		if (!start_goheap(&c, argv, NULL, 30000))
+			goto out;
+	}
+	p = open_or_skip(c.pid);
+	if (!p)
+		goto out;
+	for (t0 = gotest__now_ms(); gotest__now_ms() - t0 < 3000 && reads < 300; usleep(5000)) {
+		struct go_heap h;
+		int64_t v[4], vs[4];
+		int err = goproc__heap(p, &h, GO_HEAP_INUSE_ZERO);
+
+		reads++;
+		if (err) {
+			failed++;
+			ASSERT_EQ(err, -EAGAIN, "a read that fails says the profile kept changing");
+			ASSERT_TRUE(h.r == NULL && h.n == 0, "and returns nothing");
+			continue;
+		}
+		ok++;
+		retries += h.retries;
+		if (ok == 1)
+			first_cycle = h.cycle;
+		last_cycle = h.cycle;
+		site_sum(p, &h, "goheap", "main.keepBig", gotest__line("goheap", "keep-big"), 65536, v, vs);
+		exact += ASSERT_TRUE(v[0] == 30 && v[2] == 30, "keepBig: 30 of 64 KiB in use at every read");
+		site_sum(p, &h, "goheap", "main.capped", gotest__line("goheap", "map-value"), 1024, v, vs);
+		ASSERT_TRUE(v[0] == 20 && v[2] == 1000, "capped: 20 of 1000 at every read");
+		for (int i = 0; i < h.n; i++)
+			ASSERT_TRUE(h.r[i].inuse_objects >= 0 && h.r[i].inuse_objects <= h.r[i].alloc_objects &&
+				    h.r[i].alloc_bytes == h.r[i].alloc_objects * (int64_t)h.r[i].size,
+				    "every record passes the checks");
+		go_heap__free(&h);
+	}
+	cycles = (int)(last_cycle - first_cycle);
+	ASSERT_GE(ok, reads * 9 / 10, "nine reads in ten succeed");
+	ASSERT_GE(cycles, 10, "GC cycles during the reads");
+	printf("    under churn (a forced GC every 20 ms): %d reads, %d succeeded (keepBig exact at %d), %d walks retried, %d gave up; %d GC cycles went by\n",
+	       reads, ok, exact, retries, failed, cycles);
+out:
+	goproc__free(p);
+	gotest__child_stop(&c);
+	r = getenv("LT_KEEP") ? NULL : test__run_cmd("rm -rf '%s'", dir);
+	free(r);
+}
+
 /* ---------------------------------------------------------------------- */
 /* profiling off, then the opt-in write                                   */
 
@@ -1365,6 +1431,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_goheap_default_rate_stripped),
 	TEST_CASE(test_goheap_default_rate_pie),
 	TEST_CASE(test_goheap_no_gc),
+	TEST_CASE(test_goheap_churn),
 	TEST_CASE(test_goheap_nopprof),
 	TEST_CASE(test_goheap_nopprof_stripped),
 	TEST_CASE(test_goheap_nopprof_pie),

@@ -4,7 +4,7 @@
 // program's own heap profile of it, for leaktrace's Go heap reader
 // (tests/unit/test_goheap.c).
 //
-//	goheap [-rate N] [-stacks N] [-nogc] [-out PREFIX]
+//	goheap [-rate N] [-stacks N] [-nogc] [-churn] [-out PREFIX]
 //
 // runtime.MemProfileRate is set to N (default 1; 0 keeps the runtime's
 // default of 512 KiB) first thing in main. Protocol: prints "READY <pid>",
@@ -22,7 +22,9 @@
 // that no GC ever completes), debug.SetGCPercent(-1) so
 // that no later GC moves the profile, and writes PREFIX.txt (the heap
 // profile at debug=1) and PREFIX.pb.gz (the proto), and prints "DONE".
-// Every SIGUSR2 then takes runtime.ReadMemStats, stops itself with
+// With -churn it then allocates and drops 4 KiB blocks all the time and
+// forces a GC every 20 ms (churnLoop). Every SIGUSR2 takes
+// runtime.ReadMemStats, stops itself with
 // SIGSTOP, and once continued writes them to PREFIX.stats and prints
 // "STATS".
 package main
@@ -37,6 +39,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
+	"time"
 )
 
 var (
@@ -98,6 +101,18 @@ func manyStacks(n int) {
 	}
 }
 
+// churnLoop moves the profile all the time: temporaries (LINE:temp) and a
+// forced GC (mark termination, flush, PostSweep) every 20 ms.
+func churnLoop() {
+	for i := 0; ; i++ {
+		temporaries(200)
+		time.Sleep(time.Millisecond)
+		if i%20 == 0 {
+			runtime.GC()
+		}
+	}
+}
+
 func writeProfiles(prefix string) error {
 	f, err := os.Create(prefix + ".txt")
 	if err != nil {
@@ -150,6 +165,7 @@ func main() {
 	stacks := flag.Int("stacks", 0, "objects of 48 bytes, each from its own call stack")
 	nogc := flag.Bool("nogc", false, "no runtime.GC() (run with GOGC=off)")
 	out := flag.String("out", "goheap", "prefix of the files written")
+	churn := flag.Bool("churn", false, "after DONE, allocate and drop all the time and force a GC every 20 ms")
 	flag.Parse()
 	if *rate > 0 {
 		runtime.MemProfileRate = *rate
@@ -181,6 +197,9 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Println("DONE")
+	if *churn {
+		go churnLoop()
+	}
 	for s := range sigs {
 		if s != syscall.SIGUSR2 {
 			continue
