@@ -7,7 +7,8 @@ gobin: a minimal x86-64 ELF shaped like a Go executable: .text with small
 .gopclntab (1.19 format: magic 0xfffffff0, 40-byte _func, 20-byte inline
 tree entries; or 1.20+: 0xfffffff1, 44-byte _func, 16-byte entries,
 textStart 0 and a .go.module section), pc tables with an inlined call,
-moduledata, .go.buildinfo or a runtime.buildVersion string.
+moduledata, .go.buildinfo or a runtime.buildVersion string, and the code
+gobin finds runtime.memstats and its stride in.
 
 gomem: a fake memory image for fuzz_gomem.c's fixed map (see there):
 allglen, allgptr, three gs (1.19 offsets), their stacks with a frame
@@ -23,6 +24,7 @@ import sys
 TEXT = 0x401000
 RODATA = 0x402000
 DATA = 0x404000
+MEMSTATS = DATA + 0x1000   # in the data segment's .bss (memsz = filesz + 0x3000)
 
 
 def uv(v):
@@ -76,6 +78,14 @@ def build(new):
     f("runtime.stkbucket", [buckhash])
     f("runtime.isSystemGoroutine", [fing])
     f("runtime.waitReason.String", [wrs], b"\x3c\x03")  # cmp al, 3
+    # memstats (in .bss): gcMarkTermination's references to last_gc_unix,
+    # pause_total_ns, pause_ns, pause_end, numgc; acquire's IMUL by the
+    # heapStatsDelta stride (1176 in 1.19, 1168 from 1.25)
+    stride = 1168 if new else 1176
+    o = 3 * stride + 16
+    f("runtime.gcMarkTermination", [MEMSTATS + o + 48, MEMSTATS + o + 56, MEMSTATS + o + 64,
+                                     MEMSTATS + o + 64 + 2048, MEMSTATS + o + 64 + 4096])
+    f("runtime.(*consistentHeapStats).acquire", [], b"\x48\x69\xca" + struct.pack("<i", stride))
     f("main.main", [], b"\x90" * 32)
     f("time.sendTime", [])
     text = b""
@@ -217,7 +227,7 @@ def build(new):
                       nsec, nsec - 1)
     ph = b""
     for t, fl, off, va, sz in phs:
-        memsz = sz + (0x1000 if fl == 6 else 0)
+        memsz = sz + (0x3000 if fl == 6 else 0)
         ph += struct.pack("<IIQQQQQQ", t, fl, off, va, va, sz, memsz, 0x1000)
     out[0:len(eh)] = eh
     out[64:64 + len(ph)] = ph
