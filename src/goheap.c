@@ -479,6 +479,10 @@ static int walk_once(struct goproc *p, struct walk *w, int max_stk, const char *
 			reported(r, cycle, false, &v);
 			if (v.allocs || v.frees)
 				all = false;
+			if (v.frees > v.allocs) {
+				*why = "reported frees > allocs";
+				goto torn;
+			}
 		}
 		w->npcs += hdr[5];
 		w->n++;
@@ -696,7 +700,7 @@ int goproc__heap(struct goproc *p, struct go_heap *h, unsigned flags)
 		reported(b, h->cycle, w.all_futures, &v);
 		if (!(flags & GO_HEAP_INUSE_ZERO) && v.alloc_bytes == v.free_bytes)
 			continue;
-		if (v.frees > v.allocs) {	/* checked on the walk already; never report it */
+		if (v.frees > v.allocs) {	/* all futures summed: never report it */
 			goproc__set_error(p, "heap profile: frees > allocs (bucket 0x%llx)",
 					  (unsigned long long)b->addr);
 			err = -EINVAL;
