@@ -140,9 +140,9 @@ struct go_heap {
  * MemProfileRate not located), -EAGAIN (the profile kept changing: 8
  * walks), -EINVAL (a bucket failed a check on every walk), -E2BIG (more
  * than 4M buckets, 16M stack words or 512 MiB of pages), -ESRCH, -ENOMEM.
- * goproc__error()
- * says which check. H is the caller's; free its arrays with go_heap__free.
- * A program with profiling off gives 0 records and enabled = false.
+ * goproc__error() says which check. H is the caller's; free its arrays
+ * with go_heap__free. A program with profiling off gives 0 records and
+ * enabled = false.
  */
 int goproc__heap(struct goproc *p, struct go_heap *h, unsigned flags);
 void go_heap__free(struct go_heap *h);	/* frees h's arrays; NULL is a no-op */
