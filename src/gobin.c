@@ -129,6 +129,8 @@ struct gobin {
 	/* layout */
 	struct go_layout layout;
 	int layout_state;	/* 0 not tried, 1 ok, 2 none */
+	struct go_mstats_layout mslayout;
+	bool have_ms_dwarf;	/* mslayout came from the same DWARF pass */
 };
 
 static __thread char last_err[256];
@@ -1046,6 +1048,8 @@ static const char *const sym_names[GOBIN_SYM__MAX] = {
 	[GOBIN_SYM_WAITREASONSTRINGS] = "runtime.waitReasonStrings",
 	[GOBIN_SYM_FIRSTMODULEDATA] = "runtime.firstmoduledata",
 	[GOBIN_SYM_FINGRUNNING] = "runtime.fingRunning",
+	[GOBIN_SYM_MEMSTATS] = "runtime.memstats",
+	[GOBIN_SYM_DISABLEMEMPROF] = "runtime.disableMemoryProfiling",
 };
 
 const char *gobin__sym_name(enum gobin_sym which)
@@ -1138,6 +1142,50 @@ static int slice_ref(const uint64_t *refs, int n, bool need_cap, uint64_t *out)
 	return -ENOENT;
 }
 
+/*
+ * runtime.memstats from the references of runtime.gcMarkTermination, which
+ * writes memstats.last_gc_unix, pause_ns[], pause_end[], numgc and
+ * pause_total_ns (go1.19.8: memstats+3592, +3608 (lea), +5656 (lea),
+ * +7704, +3600). With the table's offsets of those fields, every reference
+ * votes for base = ref - offset; the base that at least three distinct
+ * fields agree on wins. goproc checks it on live memory
+ * (pause_end[(numgc-1) % 256] == last_gc_unix).
+ */
+static int find_memstats(struct gobin *g, uint64_t *out)
+{
+	struct go_mstats_layout L;
+	uint64_t refs[256], best = 0;
+	int n, offs[5], best_votes = 0;
+
+	if (gobin__mstats_layout(g, &L))
+		return -ENOENT;
+	offs[0] = L.last_gc_unix;
+	offs[1] = L.pause_total_ns;
+	offs[2] = L.pause_ns;
+	offs[3] = L.pause_end;
+	offs[4] = L.numgc;
+	n = code_refs(g, "runtime.gcMarkTermination", refs, 256, NULL);
+	if (n <= 0)
+		return n < 0 ? n : -ENOENT;
+	for (int i = 0; i < n; i++) {
+		for (int f = 0; f < 5; f++) {
+			uint64_t base = refs[i] - (uint64_t)offs[f];
+			int votes = 0;
+
+			for (int k = 0; k < 5; k++)
+				votes += has_ref(refs, n, base + (uint64_t)offs[k]);
+			if (votes > best_votes) {
+				best_votes = votes;
+				best = base;
+			}
+		}
+	}
+	if (best_votes < 3)
+		return -ENOENT;
+	*out = best;
+	return 0;
+}
+
 static int find_code_sym(struct gobin *g, enum gobin_sym which, uint64_t *out)
 {
 	uint64_t refs[MAX_REFS], v;
@@ -1191,6 +1239,8 @@ static int find_code_sym(struct gobin *g, enum gobin_sym which, uint64_t *out)
 			return 0;
 		}
 		return n < 0 ? n : -ENOENT;
+	case GOBIN_SYM_MEMSTATS:
+		return find_memstats(g, out);
 	case GOBIN_SYM_WAITREASONSTRINGS:
 		n = code_refs(g, "runtime.waitReason.String", refs, MAX_REFS, &bound);
 		if (n > 0 && bound > 0 && bound < 256)
@@ -1360,9 +1410,11 @@ int gobin__layout_table(int major, int minor, struct go_layout *out)
 }
 
 struct dw_types {
-	Dwarf_Die g, p, timer, gobuf, stack, timers;
-	bool have_g, have_p, have_timer;
+	Dwarf_Die g, p, timer, gobuf, stack, timers, mstats, hsd;
+	bool have_g, have_p, have_timer, have_mstats, have_hsd;
 };
+
+static void mstats_from_dies(struct gobin *g, Dwarf_Die *ms, Dwarf_Die *hsd);
 
 static bool dw_member(Dwarf_Die *st, const char *name, int *off, Dwarf_Die *type)
 {
@@ -1429,7 +1481,7 @@ static int layout_dwarf(struct gobin *g, struct go_layout *out)
 	dw = dwarf_begin_elf(e, DWARF_C_READ, NULL);
 	if (!dw)
 		goto out_elf;
-	while (!(t.have_g && t.have_p && t.have_timer) &&
+	while (!(t.have_g && t.have_p && t.have_timer && t.have_mstats && t.have_hsd) &&
 	       dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
 		Dwarf_Die cu, d;
 
@@ -1451,10 +1503,23 @@ static int layout_dwarf(struct gobin *g, struct go_layout *out)
 			} else if (!t.have_timer && !strcmp(n, "runtime.timer")) {
 				t.timer = d;
 				t.have_timer = true;
+			} else if (!t.have_mstats && !strcmp(n, "runtime.mstats")) {
+				t.mstats = d;
+				t.have_mstats = true;
+			} else if (!t.have_hsd && !strcmp(n, "runtime.heapStatsDelta")) {
+				t.hsd = d;
+				t.have_hsd = true;
 			}
 		} while (dwarf_siblingof(&d, &d) == 0);
 		off = next;
 	}
+	/*
+	 * The memstats types are taken in this same pass: libdw decompresses
+	 * .zdebug sections through the section headers of the image, so a
+	 * second elf_memory() on it finds no DWARF.
+	 */
+	if (t.have_mstats && t.have_hsd)
+		mstats_from_dies(g, &t.mstats, &t.hsd);
 	if (!t.have_g)
 		goto out_dw;
 	memset(out, 0, sizeof(*out));
@@ -1524,6 +1589,192 @@ int gobin__layout(struct gobin *g, struct go_layout *out)
 		return -ENOENT;
 	*out = g->layout;
 	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* memstats layout                                                        */
+
+/*
+ * runtime.mstats, amd64: heapStats consistentHeapStats at 0 ({stats
+ * [3]heapStatsDelta; gen u32; noPLock mutex (8)}), then stacks_sys,
+ * mspan_sys, mcache_sys, buckhash_sys, gcMiscSys, other_sys,
+ * last_gc_unix, pause_total_ns, pause_ns [256]u64, pause_end [256]u64,
+ * numgc u32, numforcedgc u32 (the same in the sources of 1.19 and of
+ * 1.25+; later fields do not matter). heapStatsDelta: committed,
+ * released, inHeap, inStacks, inWorkBufs, inPtrScalarBits (i64 each; the
+ * last one is gone once GC programs are: not in the sources that have
+ * internal/runtime/gc, 1.25+), tinyAllocCount, largeAlloc,
+ * largeAllocCount, smallAllocCount [68]u64, largeFree, largeFreeCount,
+ * smallFreeCount [68]u64: 1176 bytes, 1168 without inPtrScalarBits.
+ * - go1.19: measured (DWARF of go1.19.8: 1176; gcMarkTermination writes
+ *   memstats+3592 last_gc_unix and +7704 numgc).
+ * - go1.26: 1168, measured on esbuild's go1.26.5 (its memory: mspan_sys
+ *   at 3528 then the other sys stats; consistentHeapStats.acquire
+ *   multiplies by 0x490) and passes the live checks (test_goheap).
+ * - 1.20-1.24 (1176) and 1.25 (1168): from the sources, not seen on a
+ *   binary. gobin__mstats_layout takes the stride from the code when it
+ *   can (the IMUL by sizeof(heapStatsDelta) in
+ *   runtime.(*consistentHeapStats).acquire).
+ */
+static void mstats_table_fill(struct go_mstats_layout *out, bool ptrscalar)
+{
+	const int nsc = 68, delta = (ptrscalar ? 6 : 5) * 8 + 3 * 8 + nsc * 8 + 2 * 8 + nsc * 8;
+	int o;
+
+	out->heapstats = 0;
+	out->delta_size = delta;
+	out->d_committed = 0;
+	out->d_released = 8;
+	out->d_inheap = 16;
+	out->d_instacks = 24;
+	out->d_inworkbufs = 32;
+	out->d_inptrscalarbits = ptrscalar ? 40 : -1;
+	o = 3 * delta + 8 + 8;	/* gen + pad, noPLock */
+	out->stacks_sys = o;
+	out->mspan_sys = o + 8;
+	out->mcache_sys = o + 16;
+	out->buckhash_sys = o + 24;
+	out->gcmisc_sys = o + 32;
+	out->other_sys = o + 40;
+	out->last_gc_unix = o + 48;
+	out->pause_total_ns = o + 56;
+	out->pause_ns = o + 64;
+	out->pause_end = o + 64 + 2048;
+	out->numgc = o + 64 + 4096;
+	out->numforcedgc = out->numgc + 4;
+	out->size = out->numforcedgc + 4;
+}
+
+int gobin__mstats_layout_table(int major, int minor, struct go_mstats_layout *out)
+{
+	if (!out || major != 1 || minor < 19 || minor > 26)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->source, sizeof(out->source), "table go1.%d (%s)", minor,
+		 minor == 19 || minor == 26 ? "measured" : "from source");
+	mstats_table_fill(out, minor <= 24);
+	return 0;
+}
+
+/* Does function NAME multiply by the immediate IMM (imul r, r/m, imm)? */
+static bool code_has_imul(struct gobin *g, const char *name, int64_t imm)
+{
+	uint64_t entry, end, addr;
+	const uint8_t *code;
+	size_t len;
+	cs_insn *insn;
+	bool found = false;
+	csh h;
+
+	if (gobin__func_lookup(g, name, &entry, &end))
+		return false;
+	len = end - entry > MAX_CODE_SCAN ? MAX_CODE_SCAN : end - entry;
+	code = vaddr_file(g, entry, len);
+	if (!code || cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK)
+		return false;
+	if (cs_option(h, CS_OPT_DETAIL, CS_OPT_ON) != CS_ERR_OK || !(insn = cs_malloc(h))) {
+		cs_close(&h);
+		return false;
+	}
+	addr = entry;
+	while (addr < entry + len && !found) {
+		const uint8_t *p = code + (addr - entry);
+		size_t left = entry + len - addr;
+		uint64_t a = addr;
+		const cs_x86 *x;
+
+		if (!cs_disasm_iter(h, &p, &left, &a, insn)) {
+			addr++;
+			continue;
+		}
+		x = &insn->detail->x86;
+		if (insn->id == X86_INS_IMUL)
+			for (int i = 0; i < x->op_count; i++)
+				if (x->operands[i].type == X86_OP_IMM && x->operands[i].imm == imm)
+					found = true;
+		addr = a;
+	}
+	cs_free(insn, 1);
+	cs_close(&h);
+	return found;
+}
+
+/* The memstats layout from the DWARF types runtime.mstats and runtime.heapStatsDelta. */
+static void mstats_from_dies(struct gobin *g, Dwarf_Die *ms, Dwarf_Die *hsd)
+{
+	struct go_mstats_layout *out = &g->mslayout;
+	int stats = dw_path(ms, "heapStats.stats"), bs = dwarf_bytesize(hsd);
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->source, sizeof(out->source), "dwarf");
+	out->heapstats = stats;
+	out->delta_size = bs > 0 && bs < 1 << 16 ? bs : -1;
+	out->d_committed = dw_path(hsd, "committed");
+	out->d_released = dw_path(hsd, "released");
+	out->d_inheap = dw_path(hsd, "inHeap");
+	out->d_instacks = dw_path(hsd, "inStacks");
+	out->d_inworkbufs = dw_path(hsd, "inWorkBufs");
+	out->d_inptrscalarbits = dw_path(hsd, "inPtrScalarBits");
+	out->stacks_sys = dw_path(ms, "stacks_sys");
+	out->mspan_sys = dw_path(ms, "mspan_sys");
+	out->mcache_sys = dw_path(ms, "mcache_sys");
+	out->buckhash_sys = dw_path(ms, "buckhash_sys");
+	out->gcmisc_sys = dw_path(ms, "gcMiscSys");
+	out->other_sys = dw_path(ms, "other_sys");
+	out->last_gc_unix = dw_path(ms, "last_gc_unix");
+	out->pause_total_ns = dw_path(ms, "pause_total_ns");
+	out->pause_ns = dw_path(ms, "pause_ns");
+	out->pause_end = dw_path(ms, "pause_end");
+	out->numgc = dw_path(ms, "numgc");
+	out->numforcedgc = dw_path(ms, "numforcedgc");
+	out->size = out->numforcedgc >= 0 ? out->numforcedgc + 4 : -1;
+	g->have_ms_dwarf = out->heapstats >= 0 && out->delta_size > 0 && out->d_committed >= 0 &&
+			   out->d_released >= 0 && out->d_inheap >= 0 && out->d_instacks >= 0 &&
+			   out->d_inworkbufs >= 0 &&	/* inPtrScalarBits: gone in 1.25+ */
+			   out->stacks_sys >= 0 && out->mspan_sys >= 0 && out->mcache_sys >= 0 &&
+			   out->buckhash_sys >= 0 && out->gcmisc_sys >= 0 && out->other_sys >= 0 &&
+			   out->last_gc_unix >= 0 && out->pause_total_ns >= 0 && out->pause_ns >= 0 &&
+			   out->pause_end >= 0 && out->numgc >= 0 && out->size > 0;
+}
+
+int gobin__mstats_layout(struct gobin *g, struct go_mstats_layout *out)
+{
+	if (!g || !out)
+		return -EINVAL;
+	if (g->has_dwarf) {
+		struct go_layout l;
+
+		gobin__layout(g, &l);	/* the one DWARF pass */
+		if (g->have_ms_dwarf) {
+			*out = g->mslayout;
+			return 0;
+		}
+	}
+	if (gobin__mstats_layout_table(g->vmaj, g->vmin, out))
+		return -ENOENT;
+	for (int ps = 1; ps >= 0; ps--) {	/* the stride the code uses, when it says */
+		struct go_mstats_layout c;
+
+		mstats_table_fill(&c, ps);
+		if (code_has_imul(g, "runtime.(*consistentHeapStats).acquire", c.delta_size)) {
+			if (c.delta_size != out->delta_size)
+				snprintf(c.source, sizeof(c.source), "table go1.%d, stride %d from code",
+					 g->vmin, c.delta_size);
+			else
+				memcpy(c.source, out->source, sizeof(c.source));
+			*out = c;
+			break;
+		}
+	}
+	return 0;
+}
+
+bool gobin__has_memprofile(struct gobin *g)
+{
+	if (!g)
+		return false;
+	return !gobin__func_lookup(g, "runtime.MemProfile", NULL, NULL) ||
+	       !gobin__func_lookup(g, "runtime.memProfileInternal", NULL, NULL);
 }
 
 /* ---------------------------------------------------------------------- */

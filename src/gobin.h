@@ -118,6 +118,8 @@ enum gobin_sym {
 	GOBIN_SYM_WAITREASONSTRINGS,	/* runtime.waitReasonStrings: [N]string */
 	GOBIN_SYM_FIRSTMODULEDATA,	/* runtime.firstmoduledata */
 	GOBIN_SYM_FINGRUNNING,		/* runtime.fingRunning (1.19: bool; 1.21+: fingStatus u32) */
+	GOBIN_SYM_MEMSTATS,		/* runtime.memstats (type mstats) */
+	GOBIN_SYM_DISABLEMEMPROF,	/* runtime.disableMemoryProfiling: bool (.symtab only) */
 	GOBIN_SYM__MAX
 };
 
@@ -161,6 +163,38 @@ struct go_layout {
 int gobin__layout(struct gobin *g, struct go_layout *out);
 /* The per-version table entry for MAJOR.MINOR. 0 or -ENOENT. */
 int gobin__layout_table(int major, int minor, struct go_layout *out);
+
+/*
+ * Offsets in runtime.memstats (type mstats) and in one heapStatsDelta of
+ * its consistent heap stats, memstats.heapStats.stats[3] (bytes; -1 when
+ * unknown). What goproc__memstats reads (see goheap.h).
+ */
+struct go_mstats_layout {
+	char source[48];	/* "dwarf", "table go1.19 (measured)" ... */
+	int heapstats;		/* memstats.heapStats.stats[0] */
+	int delta_size;		/* sizeof(heapStatsDelta), the stride of stats[] */
+	int d_committed, d_released, d_inheap, d_instacks, d_inworkbufs;
+	int d_inptrscalarbits;	/* -1 from 1.25 (no GC programs) */
+	int stacks_sys, mspan_sys, mcache_sys, buckhash_sys, gcmisc_sys, other_sys;
+	int last_gc_unix, pause_total_ns, pause_ns, pause_end, numgc, numforcedgc;
+	int size;		/* bytes to read from memstats: through numforcedgc */
+};
+
+/*
+ * The memstats layout: DWARF when the file has it, else the per-version
+ * table (0), else -ENOENT. goproc__memstats checks it on live memory.
+ */
+int gobin__mstats_layout(struct gobin *g, struct go_mstats_layout *out);
+int gobin__mstats_layout_table(int major, int minor, struct go_mstats_layout *out);
+
+/*
+ * Whether the linker kept runtime.MemProfile (<= 1.22) or
+ * runtime.memProfileInternal (1.23+) in the binary. It sets
+ * runtime.disableMemoryProfiling exactly when that function is
+ * unreachable (cmd/link's deadcode; not when dynamically linking Go), so
+ * false means memory profiling is off: MemProfileRate starts at 0.
+ */
+bool gobin__has_memprofile(struct gobin *g);
 
 /*
  * Read LEN bytes of the file's initialized contents at link-time VADDR

@@ -142,6 +142,17 @@ static int pid_readv(void *ctx, struct gomem_iov *iov, int n)
 	return 0;
 }
 
+static int pid_write(void *ctx, uint64_t addr, const void *buf, size_t len)
+{
+	int pid = *(int *)ctx;
+	struct iovec l = { (void *)buf, len }, r = { (void *)(uintptr_t)addr, len };
+	ssize_t got = process_vm_writev(pid, &l, 1, &r, 1, 0);
+
+	if (got < 0)
+		return -errno;
+	return (size_t)got == len ? 0 : -EFAULT;
+}
+
 static int mem_readv(struct goproc *p, struct gomem_iov *iov, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -1132,6 +1143,7 @@ struct goproc *goproc__open(int pid, char *errbuf, size_t errlen)
 		return NULL;
 	p->pid = pid;
 	p->ops.readv = pid_readv;
+	p->ops.write = pid_write;
 	p->ops.ctx = &p->pid;
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = readlink(path, exe, sizeof(exe) - 1);
@@ -1212,6 +1224,90 @@ uint64_t goproc__bias(const struct goproc *p)
 const struct go_layout *goproc__layout(const struct goproc *p)
 {
 	return &p->L;
+}
+
+int goproc__pid(const struct goproc *p)
+{
+	return p ? p->pid : 0;
+}
+
+int goproc__go_minor(const struct goproc *p)
+{
+	return p ? p->minor : 0;
+}
+
+uint64_t goproc__sym(const struct goproc *p, enum gobin_sym which)
+{
+	return p && (unsigned)which < GOBIN_SYM__MAX ? p->sym[which] : 0;
+}
+
+void goproc__text(const struct goproc *p, uint64_t *lo, uint64_t *hi)
+{
+	if (lo)
+		*lo = p ? p->text_lo : 0;
+	if (hi)
+		*hi = p ? p->text_hi : 0;
+}
+
+void goproc__set_error(struct goproc *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!p)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->err, sizeof(p->err), fmt, ap);
+	va_end(ap);
+}
+
+int goproc__readv(struct goproc *p, struct gomem_iov *iov, int n)
+{
+	if (!p || (n && !iov) || n < 0)
+		return -EINVAL;
+	return mem_readv(p, iov, n);
+}
+
+int goproc__set_memprofile_rate(struct goproc *p, int64_t rate, int64_t *old)
+{
+	uint64_t addr;
+	int64_t cur = 0, back = 0;
+	int err;
+
+	if (!p || rate < 0 || rate > INT32_MAX)
+		return -EINVAL;
+	addr = p->sym[GOBIN_SYM_MEMPROFILERATE];
+	if (!addr) {
+		perr(p, "runtime.MemProfileRate not located: nothing written");
+		return -ENOENT;
+	}
+	if (!p->ops.write) {
+		perr(p, "this target cannot be written");
+		return -EOPNOTSUPP;
+	}
+	err = mem_read(p, addr, &cur, sizeof(cur));
+	if (err)
+		return err;
+	if (cur < 0 || cur > INT32_MAX) {
+		perr(p, "runtime.MemProfileRate at 0x%llx holds %lld, not a rate: nothing written",
+		     (unsigned long long)addr, (long long)cur);
+		return -EINVAL;
+	}
+	err = p->ops.write(p->ops.ctx, addr, &rate, sizeof(rate));
+	if (err) {
+		perr(p, "writing runtime.MemProfileRate: %s", strerror(-err));
+		return err;
+	}
+	err = mem_read(p, addr, &back, sizeof(back));
+	if (err)
+		return err;
+	if (back != rate) {	/* the program set it again in between */
+		perr(p, "runtime.MemProfileRate reads %lld after writing %lld", (long long)back,
+		     (long long)rate);
+		return -EAGAIN;
+	}
+	if (old)
+		*old = cur;
+	return 0;
 }
 
 const char *goproc__status_name(uint32_t status)

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * A live Go process's runtime state, read from outside: goroutines (with
- * their blocked stacks) and the timers of the per-P heaps. No ptrace stop,
- * no write into the target, no endpoint in it; the target runs on.
+ * their blocked stacks) and the timers of the per-P heaps (the heap
+ * profile and memstats: goheap.h). No ptrace stop, no endpoint in it; the
+ * target runs on. Nothing is ever written into the target, with one
+ * opt-in exception: goproc__set_memprofile_rate (below), which stores one
+ * word, runtime.MemProfileRate.
  *
  * What it reads: the executable through gobin (version, symbols, layout);
  * the load bias from /proc/PID/maps; then, with batched process_vm_readv
@@ -48,10 +51,16 @@ struct gomem_iov {
 	int err;
 };
 
-/* The memory reader: fill every iov (setting each err); 0, or -errno when the target is gone (-ESRCH). */
+/*
+ * The memory reader: fill every iov (setting each err); 0, or -errno when
+ * the target is gone (-ESRCH). WRITE (may be NULL: then nothing can be
+ * written) stores LEN bytes at ADDR: 0 or -errno; only
+ * goproc__set_memprofile_rate calls it.
+ */
 struct gomem_ops {
 	int (*readv)(void *ctx, struct gomem_iov *iov, int n);
 	void *ctx;
+	int (*write)(void *ctx, uint64_t addr, const void *buf, size_t len);
 };
 
 /*
@@ -84,6 +93,18 @@ void goproc__free(struct goproc *p);	/* NULL is a no-op */
 struct gobin *goproc__gobin(struct goproc *p);
 uint64_t goproc__bias(const struct goproc *p);
 const struct go_layout *goproc__layout(const struct goproc *p);
+/* The target's pid (0 for goproc__open_mem). */
+int goproc__pid(const struct goproc *p);
+/* The binary's Go minor version (19 for go1.19.8). */
+int goproc__go_minor(const struct goproc *p);
+/* Runtime address of a runtime variable (0 when not located). */
+uint64_t goproc__sym(const struct goproc *p, enum gobin_sym which);
+/* Runtime text range [lo, hi) as the function table covers it. */
+void goproc__text(const struct goproc *p, uint64_t *lo, uint64_t *hi);
+/* Set the text goproc__error() returns (for goheap.c, which reads through this goproc). */
+void goproc__set_error(struct goproc *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Read target memory through the reader (batched; see struct gomem_ops). 0 or -errno. */
+int goproc__readv(struct goproc *p, struct gomem_iov *iov, int n);
 
 enum go_status {
 	GO_IDLE = 0, GO_RUNNABLE = 1, GO_RUNNING = 2, GO_SYSCALL = 3, GO_WAITING = 4,
@@ -158,5 +179,20 @@ struct go_timer {
  * version), -EAGAIN (torn reads), -errno.
  */
 int goproc__timers(struct goproc *p, struct go_timer **out, int *n);
+
+/*
+ * THE ONLY WRITE INTO THE TARGET, opt-in: store RATE into
+ * runtime.MemProfileRate (an int) with process_vm_writev, so that the
+ * runtime samples one allocation per RATE bytes from its next sampled
+ * allocation on (each P re-reads the rate at its next malloc; a program
+ * whose rate was 0, memory profiling disabled by the linker, starts
+ * sampling at its first allocation). Allocations made before are not in
+ * the profile. The word is read first and must hold a plausible rate
+ * (0 to 2^31-1), then written, then read back. *OLD (optional) gets the
+ * previous rate. 0, -ENOENT (MemProfileRate not located: refused),
+ * -EINVAL (RATE < 0, or the word does not look like a rate: refused),
+ * -EOPNOTSUPP (no write op), -errno.
+ */
+int goproc__set_memprofile_rate(struct goproc *p, int64_t rate, int64_t *old);
 
 #endif /* LT_GOPROC_H */

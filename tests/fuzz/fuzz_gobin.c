@@ -3,7 +3,8 @@
  * gobin's file parsers on arbitrary bytes (gobin__open_mem): the ELF
  * headers, .go.buildinfo and runtime.buildVersion, the pclntab (function
  * table, names, pc tables, inline trees), moduledata, the data-symbol
- * finder (capstone on the input's "runtime" functions) and DWARF layouts.
+ * finder (capstone on the input's "runtime" functions: runtime.memstats
+ * and its stride too) and DWARF layouts (g, p, timer, mstats).
  * Nothing may crash or hang; frames must stay inside the function table.
  * Seeds: tests/fuzz/mkseed_go.py.
  */
@@ -16,6 +17,7 @@
 
 static const char *const gobin_names[] = {
 	"main.main", "runtime.forEachGRace", "runtime.allgadd", "time.sendTime",
+	"runtime.gcMarkTermination", "runtime.(*consistentHeapStats).acquire",
 	"runtime.waitReason.String", "runtime.inlined", "", "x",
 };
 
@@ -49,6 +51,7 @@ static void gobin_check_addr(struct gobin *g, uint64_t a)
 int FUZZ_ENTRY(const uint8_t *data, size_t size)
 {
 	struct go_layout l;
+	struct go_mstats_layout ml;
 	struct gobin *g;
 	uint64_t s, e, v;
 
@@ -91,6 +94,9 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
 	}
 	(void)gobin__waitreason_count(g);
 	(void)gobin__layout(g, &l);
+	(void)gobin__has_memprofile(g);
+	if (!gobin__mstats_layout(g, &ml))
+		FUZZ_CHECK(ml.delta_size > 0 && ml.size > 0 && ml.numgc < ml.size);
 	gobin__free(g);
 	return 0;
 }

@@ -7,11 +7,14 @@ gobin: a minimal x86-64 ELF shaped like a Go executable: .text with small
 .gopclntab (1.19 format: magic 0xfffffff0, 40-byte _func, 20-byte inline
 tree entries; or 1.20+: 0xfffffff1, 44-byte _func, 16-byte entries,
 textStart 0 and a .go.module section), pc tables with an inlined call,
-moduledata, .go.buildinfo or a runtime.buildVersion string.
+moduledata, .go.buildinfo or a runtime.buildVersion string, and the code
+gobin finds runtime.memstats and its stride in.
 
 gomem: a fake memory image for fuzz_gomem.c's fixed map (see there):
 allglen, allgptr, three gs (1.19 offsets), their stacks with a frame
-chain, allp with one P whose timers slice holds two timers.
+chain, allp with one P whose timers slice holds two timers; seed-heap adds
+the heap profile (mProfCycle, MemProfileRate, three buckets with their
+hashes, a tiny one freed as 16 bytes) and memstats (go1.19 layout).
 
 Usage: mkseed_go.py OUTDIR_GOBIN OUTDIR_GOMEM
 """
@@ -21,6 +24,7 @@ import sys
 TEXT = 0x401000
 RODATA = 0x402000
 DATA = 0x404000
+MEMSTATS = DATA + 0x1000   # in the data segment's .bss (memsz = filesz + 0x3000)
 
 
 def uv(v):
@@ -74,6 +78,14 @@ def build(new):
     f("runtime.stkbucket", [buckhash])
     f("runtime.isSystemGoroutine", [fing])
     f("runtime.waitReason.String", [wrs], b"\x3c\x03")  # cmp al, 3
+    # memstats (in .bss): gcMarkTermination's references to last_gc_unix,
+    # pause_total_ns, pause_ns, pause_end, numgc; acquire's IMUL by the
+    # heapStatsDelta stride (1176 in 1.19, 1168 from 1.25)
+    stride = 1168 if new else 1176
+    o = 3 * stride + 16
+    f("runtime.gcMarkTermination", [MEMSTATS + o + 48, MEMSTATS + o + 56, MEMSTATS + o + 64,
+                                     MEMSTATS + o + 64 + 2048, MEMSTATS + o + 64 + 4096])
+    f("runtime.(*consistentHeapStats).acquire", [], b"\x48\x69\xca" + struct.pack("<i", stride))
     f("main.main", [], b"\x90" * 32)
     f("time.sendTime", [])
     text = b""
@@ -215,7 +227,7 @@ def build(new):
                       nsec, nsec - 1)
     ph = b""
     for t, fl, off, va, sz in phs:
-        memsz = sz + (0x1000 if fl == 6 else 0)
+        memsz = sz + (0x3000 if fl == 6 else 0)
         ph += struct.pack("<IIQQQQQQ", t, fl, off, va, va, sz, memsz, 0x1000)
     out[0:len(eh)] = eh
     out[64:64 + len(ph)] = ph
@@ -280,11 +292,85 @@ def gomem():
     return bytes(img)
 
 
+M64 = (1 << 64) - 1
+
+
+def bucket_hash(stk, size):
+    """stkbucket's hash (runtime/mprof.go), 64-bit."""
+    h = 0
+    for pc in stk:
+        h = (h + pc) & M64
+        h = (h + (h << 10)) & M64
+        h ^= h >> 6
+    h = (h + size) & M64
+    h = (h + (h << 10)) & M64
+    h ^= h >> 6
+    h = (h + (h << 3)) & M64
+    h ^= h >> 11
+    return h
+
+
+def gomem_heap():
+    """gomem() plus, for fuzz_gomem.c's heap part: mProfCycle at +0x28,
+    mbuckets at +0x30, MemProfileRate at +0x38, memstats (go1.19 layout)
+    at +0x4000, three buckets from +0x6000."""
+    base = 0x10000
+    img = bytearray(gomem()) + bytearray(0x8000 - 0x4000)
+
+    def w64(addr, v):
+        struct.pack_into("<Q", img, addr - base, v & M64)
+
+    struct.pack_into("<I", img, 0x28, 7 << 1 | 1)   # cycle 7 (C % 3 = 1), flushed
+    w64(base + 0x38, 512 * 1024)
+    # buckets: (stack, size, [active, f0, f1, f2] as (allocs, frees), free size)
+    specs = [
+        ([0x400110, 0x400220, 0x400330], 65536, [(10, 3), (0, 0), (5, 1), (7, 0)], 65536),
+        ([0x400440, 0x400330], 8, [(100, 40), (3, 0), (2, 1), (9, 0)], 16),   # tiny: freed as 16
+        ([0x400550], 48, [(0, 0), (2, 0), (0, 0), (0, 0)], 48),
+    ]
+    addrs = []
+    a = base + 0x6000
+    for stk, size, cyc, fsz in specs:
+        addrs.append(a)
+        a += 48 + 8 * len(stk) + 128
+        a = (a + 7) & ~7
+    for i, (stk, size, cyc, fsz) in enumerate(specs):
+        b = addrs[i]
+        w64(b + 8, addrs[i - 1] if i else 0)   # allnext: the older one
+        w64(b + 16, 1)
+        w64(b + 24, bucket_hash(stk, size))
+        w64(b + 32, size)
+        w64(b + 40, len(stk))
+        for k, pc in enumerate(stk):
+            w64(b + 48 + 8 * k, pc)
+        r = b + 48 + 8 * len(stk)
+        for c, (al, fr) in enumerate(cyc):
+            w64(r + 32 * c, al)
+            w64(r + 32 * c + 8, fr)
+            w64(r + 32 * c + 16, al * size)
+            w64(r + 32 * c + 24, fr * fsz)
+    w64(base + 0x30, addrs[-1])   # newest first
+    # memstats: stats[0] of heapStats, the sys stats, 3 GCs
+    ms = base + 0x4000
+    for off, v in ((0, 0x400000), (8, 0x100000), (16, 0x200000), (24, 0x40000), (32, 0x10000)):
+        w64(ms + off, v)
+    o = 3 * 1176 + 16
+    for k, v in enumerate((0x8000, 0x20000, 0x4000, 0x16f000, 0x80000, 0x70000)):
+        w64(ms + o + 8 * k, v)
+    last = 1796187279436370383
+    w64(ms + o + 48, last)            # last_gc_unix
+    w64(ms + o + 56, 312966)          # pause_total_ns
+    w64(ms + o + 64 + 2048 + 8 * 2, last)   # pause_end[(3-1) % 256]
+    struct.pack_into("<II", img, ms - base + o + 64 + 4096, 3, 1)   # numgc, numforcedgc
+    return bytes(img)
+
+
 def main():
     gb, gm = sys.argv[1], sys.argv[2]
     open(f"{gb}/seed-go119", "wb").write(build(False))
     open(f"{gb}/seed-go126", "wb").write(build(True))
     open(f"{gm}/seed-3g", "wb").write(gomem())
+    open(f"{gm}/seed-heap", "wb").write(gomem_heap())
 
 
 if __name__ == "__main__":

@@ -32,93 +32,6 @@
 #define TICKS 30
 #define TICKER_PERIOD 10800007000000ll	/* 3h + 7ms, goleak's TickerPeriod */
 
-struct child {
-	pid_t pid;
-	int out;	/* its stdout (or stderr) */
-	int in;		/* its stdin */
-	char buf[65536];
-	size_t len;
-};
-
-static double now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static bool child_start(struct child *c, char *const argv[], bool stderr_pipe)
-{
-	int o[2], i[2];
-
-	memset(c, 0, sizeof(*c));
-	if (pipe2(o, O_CLOEXEC) || pipe2(i, O_CLOEXEC))
-		return false;
-	c->pid = fork();
-	if (c->pid < 0)
-		return false;
-	if (!c->pid) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(i[0], 0);
-		dup2(stderr_pipe ? null : o[1], 1);
-		dup2(stderr_pipe ? o[1] : null, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(o[1]);
-	close(i[0]);
-	c->out = o[0];
-	c->in = i[1];
-	return true;
-}
-
-/* Wait until the output contains WHAT (after what was consumed); false on timeout or EOF. */
-static bool child_wait(struct child *c, const char *what, int timeout_ms)
-{
-	double end = now_ms() + timeout_ms;
-
-	for (;;) {
-		struct pollfd pfd = { c->out, POLLIN, 0 };
-		char *p;
-		ssize_t n;
-
-		c->buf[c->len] = 0;
-		p = strstr(c->buf, what);
-		if (p) {
-			size_t used = (size_t)(p - c->buf) + strlen(what);
-
-			memmove(c->buf, c->buf + used, c->len - used + 1);
-			c->len -= used;
-			return true;
-		}
-		if (now_ms() >= end || poll(&pfd, 1, (int)(end - now_ms()) + 1) <= 0)
-			return false;
-		if (c->len + 1 >= sizeof(c->buf)) {	/* keep the tail */
-			memmove(c->buf, c->buf + c->len / 2, c->len - c->len / 2);
-			c->len -= c->len / 2;
-		}
-		n = read(c->out, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
-		if (n <= 0)
-			return false;
-		c->len += (size_t)n;
-	}
-}
-
-static void child_stop(struct child *c)
-{
-	if (c->pid > 0) {
-		kill(c->pid, SIGKILL);
-		waitpid(c->pid, NULL, 0);
-	}
-	if (c->out > 0)
-		close(c->out);
-	if (c->in > 0)
-		close(c->in);
-	c->pid = 0;
-}
-
 static char *slurp_file(const char *path)
 {
 	char *r = test__run_cmd("cat '%s'", path);
@@ -203,16 +116,16 @@ static const char *start_name(struct goproc *p, const struct go_g *g)
 /* ---------------------------------------------------------------------- */
 /* goleak                                                                 */
 
-static bool start_goleak(struct child *c, const char *bin, const char *dump, bool churn)
+static bool start_goleak(struct gotest_child *c, const char *bin, const char *dump, bool churn)
 {
 	char *argv[] = { (char *)bin, "-ticks", "30", "-out", (char *)dump, churn ? "-churn" : NULL, NULL };
 
-	if (!ASSERT_TRUE(child_start(c, argv, false), "start goleak"))
+	if (!ASSERT_TRUE(gotest__child_start(c, argv, false, NULL), "start goleak"))
 		return false;
-	if (!ASSERT_TRUE(child_wait(c, "READY", 10000), "READY"))
+	if (!ASSERT_TRUE(gotest__child_wait(c, "READY", 10000), "READY"))
 		return false;
 	kill(c->pid, SIGUSR1);
-	return ASSERT_TRUE(child_wait(c, "DONE", 10000), "DONE");
+	return ASSERT_TRUE(gotest__child_wait(c, "DONE", 10000), "DONE");
 }
 
 static struct goproc *open_or_skip(int pid)
@@ -289,7 +202,7 @@ static void check_goleak(const char *variant)
 	struct go_snapshot s = { 0 };
 	struct go_timer *t = NULL;
 	struct goproc *p = NULL;
-	struct child c = { 0 };
+	struct gotest_child c = { 0 };
 	int nt = 0, tickers = 0, balanced_tickers = 0, blocked_ok = 0, leak_n = 0, afterfuncs = 0;
 	long total, sum, with_leak;
 
@@ -349,7 +262,7 @@ static void check_goleak(const char *variant)
 
 	/* the program's own numbers, taken while it is idle */
 	kill(c.pid, SIGUSR2);
-	if (!ASSERT_TRUE(child_wait(&c, "DUMPED", 10000), "DUMPED"))
+	if (!ASSERT_TRUE(gotest__child_wait(&c, "DUMPED", 10000), "DUMPED"))
 		goto out;
 	text = slurp_file(dump);
 	if (!ASSERT_OK_PTR(text, "dump"))
@@ -371,7 +284,7 @@ out:
 	free(t);
 	go_snapshot__free(&s);
 	goproc__free(p);
-	child_stop(&c);
+	gotest__child_stop(&c);
 	unlink(dump);
 }
 
@@ -395,7 +308,7 @@ static void test_goproc_churn(void)
 {
 	char bin[512], key[600], leak_key[600];
 	struct goproc *p = NULL;
-	struct child c = { 0 };
+	struct gotest_child c = { 0 };
 	int leak_line = gotest__line("goleak", "leak-go"), snaps = 0, retries = 0, churn_max = 0,
 	    timer_snaps = 0;
 	double t0;
@@ -409,8 +322,8 @@ static void test_goproc_churn(void)
 	if (!p)
 		goto out;
 	usleep(200 * 1000);
-	t0 = now_ms();
-	while (now_ms() - t0 < 3000 && snaps < 500) {
+	t0 = gotest__now_ms();
+	while (gotest__now_ms() - t0 < 3000 && snaps < 500) {
 		struct go_snapshot s;
 		int leak = 0, churn = 0;
 
@@ -457,7 +370,7 @@ static void test_goproc_churn(void)
 	       snaps, TICKS, retries, churn_max, timer_snaps, TICKS);
 out:
 	goproc__free(p);
-	child_stop(&c);
+	gotest__child_stop(&c);
 }
 
 /* 100,000 parked goroutines: snapshot time. */
@@ -465,26 +378,26 @@ static void test_goproc_100k(void)
 {
 	char bin[512], *argv[] = { bin, "-n", "100000", NULL };
 	struct goproc *p = NULL;
-	struct child c = { 0 };
+	struct gotest_child c = { 0 };
 	double best = 1e9, worst = 0;
 	int park_line = gotest__line("goparked", "park-go");
 
 	if (!gotest__bin("goparked", bin, sizeof(bin)))
 		return;
-	if (!ASSERT_TRUE(child_start(&c, argv, false), "start goparked") ||
-	    !ASSERT_TRUE(child_wait(&c, "READY", 60000), "READY"))
+	if (!ASSERT_TRUE(gotest__child_start(&c, argv, false, NULL), "start goparked") ||
+	    !ASSERT_TRUE(gotest__child_wait(&c, "READY", 60000), "READY"))
 		goto out;
 	p = open_or_skip(c.pid);
 	if (!p)
 		goto out;
 	for (int k = 0; k < 5; k++) {
 		struct go_snapshot s;
-		double t0 = now_ms(), dt;
+		double t0 = gotest__now_ms(), dt;
 		int parked = 0;
 
 		if (!ASSERT_EQ(goproc__snapshot(p, &s), 0, "snapshot"))
 			break;
-		dt = now_ms() - t0;
+		dt = gotest__now_ms() - t0;
 		best = dt < best ? dt : best;
 		worst = dt > worst ? dt : worst;
 		for (int i = 0; i < s.n; i++) {
@@ -501,7 +414,7 @@ static void test_goproc_100k(void)
 	ASSERT_TRUE(best < 1000, "snapshot of 100k goroutines under a second");
 out:
 	goproc__free(p);
-	child_stop(&c);
+	gotest__child_stop(&c);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -529,7 +442,7 @@ static void test_goproc_calibrate(void)
 	struct goproc_target t = { 0 };
 	struct gomem_ops ops = { test_readv, NULL };
 	struct goproc *p = NULL;
-	struct child c = { 0 };
+	struct gotest_child c = { 0 };
 	struct gobin *gb = NULL;
 	int pid;
 
@@ -582,7 +495,7 @@ static void test_goproc_calibrate(void)
 out:
 	goproc__free(p);
 	gobin__free(gb);
-	child_stop(&c);
+	gotest__child_stop(&c);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -616,7 +529,7 @@ static void test_goproc_esbuild(void)
 	int port = 20000 + getpid() % 20000, socks[40], nsock = 0, base, n = -1, wf = 0;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
 	struct goproc *p = NULL;
-	struct child c = { 0 };
+	struct gotest_child c = { 0 };
 	struct go_snapshot s = { 0 };
 	double t0;
 
@@ -629,11 +542,11 @@ static void test_goproc_esbuild(void)
 	{
 		char *argv[] = { bin, serve, sdir, NULL };
 
-		if (!ASSERT_TRUE(child_start(&c, argv, true), "start esbuild"))
+		if (!ASSERT_TRUE(gotest__child_start(&c, argv, true, NULL), "start esbuild"))
 			goto out;
 	}
 	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	for (t0 = now_ms(); now_ms() - t0 < 10000;) {
+	for (t0 = gotest__now_ms(); gotest__now_ms() - t0 < 10000;) {
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		bool ok = fd >= 0 && !connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 
@@ -669,7 +582,7 @@ static void test_goproc_esbuild(void)
 		}
 		socks[nsock++] = fd;
 	}
-	for (t0 = now_ms(); now_ms() - t0 < 3000; usleep(20000)) {
+	for (t0 = gotest__now_ms(); gotest__now_ms() - t0 < 3000; usleep(20000)) {
 		n = count_site(p, start, frame, &wf);
 		if (n == base + nsock && wf == n)
 			break;
@@ -680,7 +593,7 @@ static void test_goproc_esbuild(void)
 	printf("    esbuild: %s %d -> %d with 40 keep-alive connections", start, base, n);
 	for (int i = 0; i < nsock; i++)
 		close(socks[i]);
-	for (t0 = now_ms(); now_ms() - t0 < 5000; usleep(20000)) {
+	for (t0 = gotest__now_ms(); gotest__now_ms() - t0 < 5000; usleep(20000)) {
 		n = count_site(p, start, frame, &wf);
 		if (n == base)
 			break;
@@ -730,7 +643,7 @@ static void test_goproc_esbuild(void)
 	}
 out:
 	goproc__free(p);
-	child_stop(&c);
+	gotest__child_stop(&c);
 	r = test__run_cmd("rm -rf '%s'", dir);
 	free(r);
 }
