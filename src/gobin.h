@@ -19,7 +19,7 @@
  * - runtime data symbols: `.symtab` when present, else the RIP-relative
  *   references of small runtime functions found in pclntab (capstone);
  * - structure offsets: DWARF (libdw) when the file has it, else a
- *   per-version table (see gobin.c for which entries were measured on a
+ *   per-version table (see golayout.c for which entries were measured on a
  *   real binary); the table is a hint that goproc checks on live memory.
  *
  * Validation: everything in the file is untrusted. Every offset, count and
@@ -126,7 +126,7 @@ enum gobin_sym {
 const char *gobin__sym_name(enum gobin_sym which);
 /*
  * Link-time address of a runtime variable: .symtab when present, else
- * found from code (see gobin.c). 0, -ENOENT (not found or not
+ * found from code (see godata.c). 0, -ENOENT (not found or not
  * plausible), -EINVAL.
  */
 int gobin__data_sym(struct gobin *g, enum gobin_sym which, uint64_t *vaddr);
