@@ -348,6 +348,15 @@ __attribute__((noinline)) void assemble__stacks(struct tracer *t, const struct t
 	}
 }
 
+/* Is a Go program among the targets (or may one be: -a)? */
+static bool any_go(const struct tracer *t)
+{
+	for (int i = 0; i < t->ntg && !t->o->all; i++)
+		if (t->tg[i]->go_bin)
+			return true;
+	return t->o->all;
+}
+
 /* Section K of the report. */
 static int assemble_section(struct tracer *t, int k, struct lt_report *r, uint64_t now)
 {
@@ -434,7 +443,7 @@ int tracer__report(struct tracer *t, struct lt_report *r, bool final)
 			syms__update(tg->syms, img->maps);
 	}
 	for (int k = 0; k < t->ntk; k++) {
-		int err = assemble_section(t, k, r, now);
+		int err = t->tk[k].tk->go_only && !any_go(t) ? 0 : assemble_section(t, k, r, now);
 
 		if (err)
 			return err;

@@ -60,6 +60,7 @@ enum {
 	OPT_SERVE,
 	OPT_SERVE_ALLOW,
 	OPT_GO_ANCESTRY,
+	OPT_GO_MEMPROFILE_RATE,
 };
 
 static const struct argp_option options[] = {
@@ -73,10 +74,11 @@ static const struct argp_option options[] = {
 	{ "follow", 'f', NULL, 0, "Also trace the processes the targets fork from now on (their inherited blocks stay the parent's)", 1 },
 
 	{ NULL, 0, NULL, 0, "What to track:", 2 },
-	{ "track", OPT_TRACK, "LIST", 0, "Trackers to run, comma separated: mem, threads, timers, goroutines (default: all)", 2 },
+	{ "track", OPT_TRACK, "LIST", 0, "Trackers to run, comma separated: mem, threads, timers, goroutines, goheap (default: all)", 2 },
 	{ "hooks", OPT_HOOKS, "HOW", 0, "How timerfd closes are seen: auto (default: the best the kernel has), fentry, kprobe or tracepoint", 2 },
 	{ "stacks", OPT_STACKS, "HOW", 0, "How stacks are walked: auto (default: .eh_frame tables for a program built without frame pointers), fp (frame pointers) or dwarf (.eh_frame tables for every process); -p and -c only", 2 },
 	{ "go-ancestry", OPT_GO_ANCESTRY, NULL, 0, "Go: a goroutine's creation stack continues through the go statements that led to it (entry probes on runtime.newproc and runqput; costs each new goroutine two traps)", 2 },
+	{ "go-memprofile-rate", OPT_GO_MEMPROFILE_RATE, "BYTES", 0, "Go: set the target's runtime.MemProfileRate to BYTES (opt-in: a write into the target; turns on the heap profile of a program built without it); -p and -c only", 2 },
 	{ "allocator", OPT_ALLOCATOR, "PATH", 0, "Probe the allocator functions in this file instead of discovering them", 2 },
 	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0, "Outstanding allocations tracked at most (default 1000000); more are counted as untracked", 2 },
 	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Distinct stacks kept at most (default 32768)", 2 },
@@ -325,6 +327,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_GO_ANCESTRY:
 		o->go_ancestry = true;
 		break;
+	case OPT_GO_MEMPROFILE_RATE:
+		err = parse_u64("--go-memprofile-rate", arg, 1, 1ULL << 30, &u);
+		o->go_memprofile_rate = (int64_t)u;
+		break;
 	case OPT_SERVE:
 		if (!*arg)
 			return bad_value("--serve", arg, "expected [ADDR:]PORT");
@@ -523,6 +529,10 @@ int cli__parse(int argc, char **argv, struct lt_opts *o)
 		return usage_error("-a traces every process already; -f goes with -p or -c");
 	if (o->min_size > o->max_size)
 		return usage_error("--min-size is larger than --max-size");
+	if (o->all && o->go_memprofile_rate)
+		return usage_error("--go-memprofile-rate writes into its target: it goes with -p or -c, not -a");
+	if (o->go_memprofile_rate && !(o->track & LT_TRACK_GOHEAP))
+		return usage_error("--go-memprofile-rate is for the Go heap: --track goheap");
 	if (o->serve_allow && !o->serve)
 		return usage_error("--serve-allow goes with --serve");
 	return assign_outputs(o);

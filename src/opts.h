@@ -35,6 +35,7 @@ enum lt_track {
 	LT_TRACK_THREADS = 1 << 1,
 	LT_TRACK_TIMERS = 1 << 2,
 	LT_TRACK_GOROUTINES = 1 << 3,
+	LT_TRACK_GOHEAP = 1 << 4,
 };
 
 struct lt_opts {
@@ -69,6 +70,7 @@ struct lt_opts {
 	char *serve_allow;	/* --serve-allow CIDR[,CIDR...] */
 	bool format_set;	/* --format was given */
 	bool go_ancestry;	/* --go-ancestry */
+	int64_t go_memprofile_rate;	/* --go-memprofile-rate; 0: not given */
 	int verbose;
 };
 

@@ -555,8 +555,9 @@ static void encode_mapping(struct builder *b, struct pbuf *out, const struct map
 
 /* Everything but the samples, then the samples: the whole Profile message. */
 static int finish(struct builder *b, const struct lt_pprof_desc *d, const struct lt_report *r,
-		  uint8_t **buf, size_t *len)
+		  const struct lt_section *sec, uint8_t **buf, size_t *len)
 {
+	int64_t period = d->period;
 	struct pbuf out = {};
 	char comment[96];
 	uint64_t comment_id, default_id;
@@ -578,7 +579,10 @@ static int finish(struct builder *b, const struct lt_pprof_desc *d, const struct
 	pb_uint(&out, P_TIME_NANOS, (uint64_t)r->wall.tv_sec * 1000000000ULL + (uint64_t)r->wall.tv_nsec);
 	pb_uint(&out, P_DURATION, r->elapsed_s > 0 ? (uint64_t)(r->elapsed_s * 1e9) : 0);
 	value_type(b, &out, P_PERIOD_TYPE, d->period_type, d->period_unit);
-	pb_uint(&out, P_PERIOD, d->period > 0 ? (uint64_t)d->period : 1);
+	if (sec && d->period_extra > 0 && d->period_extra <= (int)(sizeof(sec->extra) / sizeof(sec->extra[0])) &&
+	    sec->extra[d->period_extra - 1] > 0)
+		period = sec->extra[d->period_extra - 1];
+	pb_uint(&out, P_PERIOD, period > 0 ? (uint64_t)period : 1);
 	pb_key(&out, P_COMMENT, WT_VARINT);
 	pb_varint(&out, comment_id);
 	pb_uint(&out, P_DEFAULT_TYPE, default_id);
@@ -634,7 +638,7 @@ int pprof__encode(const struct lt_report *r, const struct lt_section *sec, const
 		return -ENOMEM;
 	}
 	add_samples(&b, sec, d);
-	err = finish(&b, d, r, buf, len);
+	err = finish(&b, d, r, sec, buf, len);
 	builder_free(&b);
 	return err;
 }

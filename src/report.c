@@ -102,6 +102,7 @@ void report__free_sites(struct lt_report *r)
 			site__free(&sec->sites[j]);
 		free(sec->sites);
 		free(sec->procs);
+		free(sec->ovs);
 	}
 	free(r->secs);
 	r->secs = NULL;

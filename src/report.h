@@ -98,6 +98,19 @@ struct lt_proc {
 	int nsites;		/* its sites in the report (after -T) */
 };
 
+/*
+ * A process's overview in a section (Go heap: where its memory went). f[]
+ * is view-defined; note: a line the view shows with it ("" none).
+ */
+#define LT_OVERVIEW_FIELDS	14
+struct lt_overview {
+	int pid;
+	char comm[16];
+	int64_t f[LT_OVERVIEW_FIELDS];
+	char tag[32];		/* view-defined (Go: the version) */
+	char note[200];
+};
+
 struct lt_section;
 struct lt_report;
 
@@ -116,6 +129,7 @@ struct lt_pprof_desc {
 	int nvalues;
 	const char *period_type, *period_unit;
 	int64_t period;		/* 0: 1 */
+	int period_extra;	/* > 0: the period is the section's extra[period_extra - 1] (when > 0) */
 	const char *default_type;
 	/* the view's own labels of a site (pid, comm and trend are added for every site) */
 	int (*labels)(const struct lt_site *s, struct lt_label *out, int max);
@@ -159,6 +173,8 @@ struct lt_section {
 	const char *note;	/* view-defined (timers: how closes are seen); static */
 	struct lt_proc *procs;	/* -a: top processes, by growth; NULL otherwise */
 	int nprocs, nprocs_total;
+	struct lt_overview *ovs;	/* per-process overview (view-defined); owned */
+	int novs;
 };
 
 struct lt_target {

@@ -114,6 +114,11 @@ static int attach_pids(struct session *s)
 			plan__free(&plan);
 			return -1;
 		}
+		if (s->o->go_memprofile_rate && !is_go(exe)) {
+			lt_err("%s is not a Go program: --go-memprofile-rate has no runtime.MemProfileRate to set\n", who);
+			plan__free(&plan);
+			return -2;
+		}
 		if (plan_ok(err, &plan, who, exe)) {
 			plan__free(&plan);
 			return -1;

@@ -477,4 +477,5 @@ const struct tracker lt_tracker_goroutines = {
 	.watch = watch,
 	.free = free_state,
 	.by_process = true,
+	.go_only = true,
 };

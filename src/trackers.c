@@ -7,6 +7,7 @@ const struct tracker *const lt_trackers[] = {
 	&lt_tracker_threads,
 	&lt_tracker_timers,
 	&lt_tracker_goroutines,
+	&lt_tracker_goheap,
 };
 
 const int lt_ntrackers = sizeof(lt_trackers) / sizeof(lt_trackers[0]);

@@ -26,6 +26,23 @@ extern const struct lt_view lt_view_memory;
 extern const struct lt_view lt_view_threads;
 extern const struct lt_view lt_view_timers;
 extern const struct lt_view lt_view_goroutines;
+extern const struct lt_view lt_view_goheap;
+
+/* The Go heap section's overview of a process (lt_overview.f[]); a byte count < 0: unknown. */
+enum {
+	GOV_RATE,		/* runtime.MemProfileRate */
+	GOV_PROFILING,		/* 1: the linker kept memory profiling in */
+	GOV_PROFILE_BYTES,	/* in use, as the heap profile has it (scaled) */
+	GOV_PROFILE_OBJECTS,
+	GOV_MEMSTATS,		/* 1: the fields below from memstats were read and checked */
+	GOV_HEAP_INUSE,		/* MemStats.HeapInuse */
+	GOV_HEAP_SYS,		/* MemStats.HeapSys */
+	GOV_STACKS,		/* MemStats.StackInuse: goroutine stacks */
+	GOV_NUM_GC,
+	GOV_LAST_GC_AGE_MS,	/* -1: no GC yet */
+	GOV_C_HEAP,		/* bytes outstanding from malloc (the memory tracker); -1: not tracked */
+	GOV_RSS,
+};
 
 /* lt_site.flags of a thread site: libc started the thread for itself. */
 #define LT_THREAD_LIBC_INTERNAL	(1u << 0)
@@ -43,6 +60,7 @@ struct tracker {
 	int plan_tracker;		/* enum lt_tracker of its uprobes in probe plans; -1: none */
 	bool keep_dead;			/* a gone target keeps the sites it had while it lived */
 	bool by_process;		/* -a: its section lists the top processes */
+	bool go_only;			/* its section only when a Go program is traced (or with -a) */
 	/* Between open and load: map sizes, which programs load. */
 	void (*configure)(struct tracer *t);
 	/* The program of its entry (RET: return) uprobes; NULL: none. */
@@ -82,7 +100,8 @@ struct tracker {
 	void (*free)(struct tracer *t);
 };
 
-extern const struct tracker lt_tracker_mem, lt_tracker_threads, lt_tracker_timers, lt_tracker_goroutines;
+extern const struct tracker lt_tracker_mem, lt_tracker_threads, lt_tracker_timers, lt_tracker_goroutines,
+	lt_tracker_goheap;
 
 /* The table, in report order. */
 extern const struct tracker *const lt_trackers[];

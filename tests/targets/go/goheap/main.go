@@ -4,7 +4,7 @@
 // program's own heap profile of it, for leaktrace's Go heap reader
 // (tests/unit/test_goheap.c).
 //
-//	goheap [-rate N] [-stacks N] [-nogc] [-churn] [-out PREFIX]
+//	goheap [-rate N] [-stacks N] [-nogc] [-churn] [-grow] [-out PREFIX]
 //
 // runtime.MemProfileRate is set to N (default 1; 0 keeps the runtime's
 // default of 512 KiB) first thing in main. Protocol: prints "READY <pid>",
@@ -23,7 +23,9 @@
 // that no later GC moves the profile, and writes PREFIX.txt (the heap
 // profile at debug=1) and PREFIX.pb.gz (the proto), and prints "DONE".
 // With -churn it then allocates and drops 4 KiB blocks all the time and
-// forces a GC every 20 ms (churnLoop). Every SIGUSR2 takes
+// forces a GC every 20 ms (churnLoop). With -grow it then keeps another
+// 64 KiB every 100 ms (LINE:grow), forcing a GC each time so that the
+// profile shows it: a Go heap leak. Every SIGUSR2 takes
 // runtime.ReadMemStats, stops itself with
 // SIGSTOP, and once continued writes them to PREFIX.stats and prints
 // "STATS".
@@ -101,6 +103,21 @@ func manyStacks(n int) {
 	}
 }
 
+// growing keeps 64 KiB more at every call.
+//
+//go:noinline
+func growing() {
+	kept = append(kept, make([]byte, 64<<10)) // LINE:grow
+}
+
+func growLoop() {
+	for {
+		growing()
+		runtime.GC()
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // churnLoop moves the profile all the time: temporaries (LINE:temp) and a
 // forced GC (mark termination, flush, PostSweep) every 20 ms.
 func churnLoop() {
@@ -166,6 +183,7 @@ func main() {
 	nogc := flag.Bool("nogc", false, "no runtime.GC() (run with GOGC=off)")
 	out := flag.String("out", "goheap", "prefix of the files written")
 	churn := flag.Bool("churn", false, "after DONE, allocate and drop all the time and force a GC every 20 ms")
+	grow := flag.Bool("grow", false, "after DONE, keep another 64 KiB every 100 ms (a leak)")
 	flag.Parse()
 	if *rate > 0 {
 		runtime.MemProfileRate = *rate
@@ -199,6 +217,9 @@ func main() {
 	fmt.Println("DONE")
 	if *churn {
 		go churnLoop()
+	}
+	if *grow {
+		go growLoop()
 	}
 	for s := range sigs {
 		if s != syscall.SIGUSR2 {
