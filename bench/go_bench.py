@@ -4,6 +4,9 @@
 
 - the time of one goroutine snapshot of 100,000 parked goroutines
   (tests/targets/go/goparked), as the report says it (goroutines.read_ms);
+- the time of one read of a Go heap profile of 30,000 buckets
+  (tests/targets/go/goheap -stacks 30000), as the report says it
+  (go_heap.read_ms: the walk, every record read twice, the checks);
 - the cost of --go-ancestry per goroutine creation: tests/targets/go/gospawn
   starts 200,000 goroutines and says the ns per goroutine, untraced, traced
   without and with --go-ancestry (two entry probes on every creation).
@@ -61,6 +64,25 @@ def snapshot_ms():
         park.wait()
 
 
+def goheap_ms():
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        gh = start([os.path.join(GO_BIN, "goheap"), "-rate", "1", "-stacks", "30000",
+                    "-out", os.path.join(tmp, "own")])
+        try:
+            os.kill(gh.pid, signal.SIGUSR1)
+            while gh.stdout.readline().strip() != "DONE":
+                pass
+            lt = tracer(["-p", str(gh.pid), "--track", "goheap", "--format", "json", "-T", "1",
+                         "--once", "2"])
+            out, _ = lt.communicate(timeout=60)
+            rep = json.loads(out.strip().splitlines()[-1])
+            return rep["go_heap"]["read_ms"], rep["go_heap"]["sites_total"]
+        finally:
+            gh.kill()
+            gh.wait()
+
+
 def spawn_ns(extra):
     sp = start([os.path.join(GO_BIN, "gospawn"), "-n", "200000"])
     lt = None
@@ -84,16 +106,19 @@ def main():
     if not os.path.exists(os.path.join(GO_BIN, "goparked")):
         print("go_bench: the Go targets are not built (make targets, needs golang-go); skipped")
         return 0
-    snaps, modes = [], {"untraced": [], "traced": [], "ancestry": []}
+    snaps, heaps, modes = [], [], {"untraced": [], "traced": [], "ancestry": []}
     for _ in range(RUNS):
         snaps.append(snapshot_ms())
+        heaps.append(goheap_ms())
         modes["untraced"].append(spawn_ns(None))
         modes["traced"].append(spawn_ns([]))
         modes["ancestry"].append(spawn_ns(["--go-ancestry"]))
     med = {k: statistics.median(v) for k, v in modes.items()}
     snap = statistics.median(s[0] for s in snaps)
+    heap = statistics.median(h[0] for h in heaps)
     res = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "snapshot_100k_ms": snap,
            "snapshot_runs_ms": [s[0] for s in snaps], "goroutines": snaps[0][1],
+           "goheap_read_ms": heap, "goheap_runs_ms": [h[0] for h in heaps], "goheap_buckets": heaps[0][1],
            "spawn_ns": modes, "spawn_ns_median": med,
            "ancestry_added_ns": med["ancestry"] - med["untraced"]}
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
@@ -102,6 +127,7 @@ def main():
     text = (f"Go figures, {res['time']} ({RUNS} runs each, medians):\n\n"
             f"| what | figure |\n|---|---|\n"
             f"| one snapshot of {snaps[0][1]:,} goroutines (goroutines.read_ms) | {snap:.1f} ms |\n"
+            f"| one read of a Go heap profile of {heaps[0][1]:,} buckets (go_heap.read_ms) | {heap:.1f} ms |\n"
             f"| a goroutine creation, untraced | {med['untraced']:.0f} ns |\n"
             f"| traced (`--track goroutines`, no probe) | {med['traced']:.0f} ns |\n"
             f"| traced with `--go-ancestry` (two entry probes) | {med['ancestry']:.0f} ns |\n"
