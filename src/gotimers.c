@@ -46,23 +46,114 @@ static int funcval_pc(struct goproc *p, struct fcache *fc, int *nfc, int cap, ui
 	return 0;
 }
 
+/* One P's timer heap, read consistently. */
+struct p_heap {
+	uint64_t n;		/* timers in the heap */
+	uint64_t *arr;		/* the heap array (n entries of esz bytes) */
+	uint8_t *tb;		/* each timer's first tsz bytes */
+};
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Read the heap of the P at PA: its header and array, every timer in it
+ * (batched), then the header and array again. The runtime reorders a heap
+ * at every timer added or removed (time.Sleep does both), so a copy that
+ * changed under the read (a timer seen twice, another missed) is read
+ * again, up to 8 times. 0, -EAGAIN (it kept changing), -errno.
+ */
+static int read_p_heap(struct goproc *p, uint64_t pa, size_t esz, size_t tsz, struct p_heap *h)
+{
+	const struct go_layout *L = &p->L;
+	uint64_t hdr[3], hdr2[3], *arr2 = NULL;
+	struct gomem_iov *iov = NULL;
+	int err = -EAGAIN;
+
+	for (int attempt = 0; attempt < MAX_RETRIES && err == -EAGAIN; attempt++) {
+		free(h->arr);
+		free(h->tb);
+		free(arr2);
+		free(iov);
+		h->arr = arr2 = NULL;
+		h->tb = NULL;
+		iov = NULL;
+		h->n = 0;
+		if (mem_read(p, pa + (uint64_t)L->p_timers, hdr, sizeof(hdr)))
+			return -EAGAIN;
+		if (hdr[1] > MAX_TIMERS || hdr[1] > hdr[2] || (hdr[1] && !hdr[0])) {
+			goproc_perr(p, "timer heap of length %llu implausible", (unsigned long long)hdr[1]);
+			continue;
+		}
+		if (!hdr[1])
+			return 0;
+		h->n = hdr[1];
+		h->arr = malloc(h->n * esz);
+		arr2 = malloc(h->n * esz);
+		h->tb = malloc(h->n * tsz);
+		iov = malloc(sizeof(*iov) * h->n);
+		if (!h->arr || !arr2 || !h->tb || !iov) {
+			err = -ENOMEM;
+			break;
+		}
+		if (mem_read(p, hdr[0], h->arr, h->n * esz))
+			continue;
+		for (uint64_t k = 0; k < h->n; k++)
+			iov[k] = (struct gomem_iov){ h->arr[k * (esz / 8)], h->tb + k * tsz, tsz, 0 };
+		for (uint64_t k = 0; k < h->n; k += IOV_BATCH) {
+			int m = h->n - k > IOV_BATCH ? IOV_BATCH : (int)(h->n - k);
+
+			err = mem_readv(p, iov + k, m);
+			if (err)
+				goto out;
+			err = -EAGAIN;
+		}
+		for (uint64_t k = 0; k < h->n; k++)
+			if (iov[k].err || !iov[k].addr)
+				goto next;
+		if (mem_read(p, pa + (uint64_t)L->p_timers, hdr2, sizeof(hdr2)) ||
+		    memcmp(hdr, hdr2, sizeof(hdr)) || mem_read(p, hdr[0], arr2, h->n * esz) ||
+		    memcmp(h->arr, arr2, h->n * esz))
+			goto next;
+		err = 0;
+next:
+		;
+	}
+out:
+	free(arr2);
+	free(iov);
+	if (err) {
+		free(h->arr);
+		free(h->tb);
+		h->arr = NULL;
+		h->tb = NULL;
+		h->n = 0;
+	}
+	return err;
+}
+
 static int timers_once(struct goproc *p, struct go_timer **out, int *nout)
 {
 	const struct go_layout *L = &p->L;
-	uint64_t allp[3], *pp = NULL, (*hdr)[3] = NULL, **arrs = NULL;
+	uint64_t allp[3], *pp = NULL, *addrs = NULL;
 	size_t esz = L->timers_heap ? 16 : 8;
 	struct fcache fc[64];
-	struct gomem_iov *iov = NULL;
+	struct p_heap *ph = NULL;
 	struct go_timer *t = NULL;
 	int nfc = 0, nt = 0, cap = 0, err;
 	size_t tsz;
-	uint64_t np;
+	uint64_t np, total = 0;
 
 	*out = NULL;
 	*nout = 0;
 	tsz = (size_t)(L->timer_arg + 16);
 	if ((size_t)L->timer_status + 4 > tsz)
 		tsz = (size_t)L->timer_status + 4;
+	tsz = (tsz + 7) & ~(size_t)7;
 	err = mem_read(p, p->sym[GOBIN_SYM_ALLP], allp, sizeof(allp));
 	if (err)
 		return err == -EFAULT ? -EAGAIN : err;
@@ -72,43 +163,43 @@ static int timers_once(struct goproc *p, struct go_timer **out, int *nout)
 		return -EAGAIN;
 	}
 	pp = malloc(np * 8);
-	hdr = calloc(np, sizeof(*hdr));
-	arrs = calloc(np, sizeof(*arrs));
-	iov = calloc(np, sizeof(*iov));
-	if (!pp || !hdr || !arrs || !iov) {
+	ph = calloc(np, sizeof(*ph));
+	if (!pp || !ph) {
 		err = -ENOMEM;
 		goto out;
 	}
 	err = mem_read(p, allp[0], pp, np * 8);
 	if (err)
 		goto out_torn;
-	for (uint64_t i = 0; i < np; i++)
-		iov[i] = (struct gomem_iov){ pp[i] + (uint64_t)L->p_timers, hdr[i], 24, 0 };
-	err = mem_readv(p, iov, (int)np);
-	if (err)
-		goto out;
 	for (uint64_t i = 0; i < np; i++) {
-		if (iov[i].err || hdr[i][1] > MAX_TIMERS || hdr[i][1] > hdr[i][2])
+		err = read_p_heap(p, pp[i], esz, tsz, &ph[i]);
+		if (err == -EAGAIN)
 			goto out_torn;
-		if (!hdr[i][1])
-			continue;
-		arrs[i] = malloc(hdr[i][1] * esz);
-		if (!arrs[i]) {
-			err = -ENOMEM;
+		if (err)
 			goto out;
-		}
-		if (mem_read(p, hdr[i][0], arrs[i], hdr[i][1] * esz))
-			goto out_torn;
+		total += ph[i].n;
 	}
+	/* a timer is in one heap at most: one seen twice was moved under the read */
+	addrs = malloc((total ? total : 1) * sizeof(*addrs));
+	if (!addrs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	total = 0;
+	for (uint64_t i = 0; i < np; i++)
+		for (uint64_t k = 0; k < ph[i].n; k++)
+			addrs[total++] = ph[i].arr[k * (esz / 8)];
+	qsort(addrs, total, sizeof(*addrs), u64_cmp);
+	for (uint64_t k = 1; k < total; k++)
+		if (addrs[k] == addrs[k - 1])
+			goto out_torn;
 	for (uint64_t i = 0; i < np; i++) {
-		for (uint64_t k = 0; k < hdr[i][1]; k++) {
-			uint8_t tb[256];
+		for (uint64_t k = 0; k < ph[i].n; k++) {
+			const uint8_t *tb = ph[i].tb + k * tsz;
+			uint64_t ta = ph[i].arr[k * (esz / 8)], fv, fpc;
 			struct go_timer *x;
-			uint64_t ta = arrs[i][k * (esz / 8)], fv, fpc;
 			bool live;
 
-			if (tsz > sizeof(tb) || !ta || mem_read(p, ta, tb, tsz))
-				goto out_torn;
 			if (L->timer_state_u8) {
 				uint8_t st = tb[L->timer_status];
 
@@ -166,13 +257,14 @@ out_torn:
 		goproc_perr(p, "timer heaps changed while read");
 	err = -EAGAIN;
 out:
-	if (arrs)
-		for (uint64_t i = 0; i < np; i++)
-			free(arrs[i]);
-	free(arrs);
-	free(hdr);
+	if (ph)
+		for (uint64_t i = 0; i < np; i++) {
+			free(ph[i].arr);
+			free(ph[i].tb);
+		}
+	free(ph);
 	free(pp);
-	free(iov);
+	free(addrs);
 	free(t);
 	return err;
 }
