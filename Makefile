@@ -189,7 +189,7 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
 	-Isrc -Ibpf -Itests/fuzz $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 # the parsers and writers the harnesses reach (pure modules: no libbpf)
-FUZZ_UNITS := procmaps elfsym pprof sink output report view_mem view_threads view_timers util log
+FUZZ_UNITS := procmaps elfsym elftab elfplt pprof sink output report view_mem view_threads view_timers util log
 FUZZ_LIB_OBJS := $(patsubst %,$(FUZZ_OUT)/obj/%.o,$(FUZZ_UNITS))
 .PHONY: fuzz fuzz-build
 
