@@ -16,7 +16,8 @@ const char *argp_program_version = "leaktrace " LT_VERSION;
 const char *argp_program_bug_address = NULL;
 
 static const char doc[] =
-"Find the code that holds memory, threads and timers that were never released,\n"
+"Find the code that holds memory, threads, timers and file descriptors that\n"
+"were never released (and, with --mmap, anonymous mappings),\n"
 "in a running process, without restarting it.\n"
 "\n"
 "Reports every INTERVAL seconds (default 10), COUNT times (default: until\n"
@@ -55,6 +56,7 @@ enum {
 	OPT_EXCLUDE_COMM,
 	OPT_FORCE,
 	OPT_STACKS,
+	OPT_MMAP,
 };
 
 static const struct argp_option options[] = {
@@ -68,8 +70,9 @@ static const struct argp_option options[] = {
 	{ "follow", 'f', NULL, 0, "Also trace the processes the targets fork from now on (their inherited blocks stay the parent's)", 1 },
 
 	{ NULL, 0, NULL, 0, "What to track:", 2 },
-	{ "track", OPT_TRACK, "LIST", 0, "Trackers to run: mem, threads, timers (default: all available)", 2 },
-	{ "hooks", OPT_HOOKS, "HOW", 0, "How timerfd closes are seen: auto (default: the best the kernel has), fentry, kprobe or tracepoint", 2 },
+	{ "track", OPT_TRACK, "LIST", 0, "Trackers to run: mem, threads, timers, fds, mmap (default: mem,threads,timers,fds)", 2 },
+	{ "mmap", OPT_MMAP, NULL, 0, "Also track anonymous mmap, munmap and mremap made by the program itself (the mmap tracker)", 2 },
+	{ "hooks", OPT_HOOKS, "HOW", 0, "How timerfd and fd closes are seen: auto (default: the best the kernel has), fentry, kprobe or tracepoint", 2 },
 	{ "stacks", OPT_STACKS, "HOW", 0, "How stacks are walked: auto (default: .eh_frame tables for a program built without frame pointers), fp (frame pointers) or dwarf (.eh_frame tables for every process); -p and -c only", 2 },
 	{ "allocator", OPT_ALLOCATOR, "PATH", 0, "Probe the allocator functions in this file instead of discovering them", 2 },
 	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0, "Outstanding allocations tracked at most (default 1000000); more are counted as untracked", 2 },
@@ -303,10 +306,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		err = parse_formats(arg, o);
 		break;
 	case OPT_TRACK: {
-		static const char *const names[] = { "mem", "threads", "timers" };
-		static const unsigned bits[] = { LT_TRACK_MEM, LT_TRACK_THREADS, LT_TRACK_TIMERS };
+		static const char *const names[] = { "mem", "threads", "timers", "fds", "mmap" };
+		static const unsigned bits[] = { LT_TRACK_MEM, LT_TRACK_THREADS, LT_TRACK_TIMERS, LT_TRACK_FDS,
+						 LT_TRACK_MMAP };
 
-		err = parse_list("--track", arg, names, bits, 3, &o->track);
+		err = parse_list("--track", arg, names, bits, 5, &o->track);
 
 		break;
 	}
@@ -348,6 +352,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_FAIL_ON_LEAK:
 		o->fail_on_leak = true;
+		break;
+	case OPT_MMAP:
+		o->mmap = true;
 		break;
 	case ARGP_KEY_ARG:
 		if (state->arg_num == 0)
@@ -446,7 +453,7 @@ int cli__parse(int argc, char **argv, struct lt_opts *o)
 	o->top_procs = 5;
 	o->max_size = UINT64_MAX;
 	o->formats = LT_FMT_TEXT;
-	o->track = LT_TRACK_MEM | LT_TRACK_THREADS | LT_TRACK_TIMERS;
+	o->track = LT_TRACK_DEFAULT;
 	o->max_allocs = 1000000;
 	o->max_stacks = 32768;
 
@@ -475,6 +482,8 @@ int cli__parse(int argc, char **argv, struct lt_opts *o)
 		return 2;
 	}
 
+	if (o->mmap)
+		o->track |= LT_TRACK_MMAP;
 	targets = (o->npids > 0) + (o->command != NULL) + o->all;
 	if (targets == 0)
 		return usage_error("no target: give -p PID, -c 'CMD' or -a");

@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include <bpf/btf.h>
 #include "kfeatures.h"
 #include "log.h"
 #include "umulti.h"
@@ -14,6 +15,18 @@
 bool kfeatures__btf(void)
 {
 	return access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+}
+
+bool kfeatures__btf_func(const char *name)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool ok;
+
+	if (!btf)
+		return false;
+	ok = btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
+	btf__free(btf);
+	return ok;
 }
 
 bool kfeatures__kprobes(void)

@@ -13,6 +13,8 @@
 
 /* /sys/kernel/btf/vmlinux: CO-RE programs need it. */
 bool kfeatures__btf(void);
+/* Does the kernel's BTF have the function NAME (not inlined away, fentry can attach)? */
+bool kfeatures__btf_func(const char *name);
 /* The kprobe PMU (/sys/bus/event_source/devices/kprobe). */
 bool kfeatures__kprobes(void);
 /* uprobe_multi links (6.6+), from the kernel's BTF; LEAKTRACE_NO_UPROBE_MULTI turns them off. */

@@ -34,7 +34,12 @@ enum lt_track {
 	LT_TRACK_MEM = 1 << 0,
 	LT_TRACK_THREADS = 1 << 1,
 	LT_TRACK_TIMERS = 1 << 2,
+	LT_TRACK_FDS = 1 << 3,
+	LT_TRACK_MMAP = 1 << 4,
 };
+
+/* --track's default (--mmap adds LT_TRACK_MMAP) */
+#define LT_TRACK_DEFAULT (LT_TRACK_MEM | LT_TRACK_THREADS | LT_TRACK_TIMERS | LT_TRACK_FDS)
 
 struct lt_opts {
 	int pids[LT_MAX_PIDS];
@@ -62,7 +67,8 @@ struct lt_opts {
 	bool force;		/* -a on a kernel known to kill seccomp-filtered services */
 	int top_procs;		/* -a: processes in a report */
 	char *exclude_comm;	/* -a: comma-separated comm names to leave out */
-	enum lt_hooks hooks;	/* how timerfd closes are seen */
+	bool mmap;		/* --mmap: track anonymous mappings too (LT_TRACK_MMAP) */
+	enum lt_hooks hooks;	/* how timerfd and fd closes are seen */
 	enum lt_stacks stacks;	/* --stacks */
 	int verbose;
 };

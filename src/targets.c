@@ -123,6 +123,7 @@ int tracer__attach_trackers(struct tracer *t, const struct lt_plan *plan)
 		const struct tracker *tk = t->tk[k].tk;
 		bool used = false;
 
+		used = tk->needs_no_probes;
 		for (int i = 0; i < plan->nprobes && !used; i++)
 			used = plan->probes[i].attached && (int)plan->probes[i].tracker == tk->plan_tracker;
 		if (!used || t->tk[k].attached || !tk->attach)
@@ -180,7 +181,8 @@ int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan)
 	/* Tables before probes, so that the first stacks are walked with them (-c: after the exec). */
 	if (!t->o->command)
 		uwload__sync(t->uw, fresh_image(t, tg));
-	if (t->filter && !t->o->all && (err = add_tgid(t, pid)))
+	/* every target: the syscall tracepoints of fds and --mmap look it up there too */
+	if (!t->o->all && (err = add_tgid(t, pid)))
 		return err;
 	mark_known(tg, plan);
 	n = attach__plan(t->att, pid, plan, false);

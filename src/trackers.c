@@ -6,6 +6,8 @@ const struct tracker *const lt_trackers[] = {
 	&lt_tracker_mem,
 	&lt_tracker_threads,
 	&lt_tracker_timers,
+	&lt_tracker_fds,
+	&lt_tracker_mmap,
 };
 
 const int lt_ntrackers = sizeof(lt_trackers) / sizeof(lt_trackers[0]);

@@ -25,6 +25,8 @@
 extern const struct lt_view lt_view_memory;
 extern const struct lt_view lt_view_threads;
 extern const struct lt_view lt_view_timers;
+extern const struct lt_view lt_view_fds;
+extern const struct lt_view lt_view_mmap;
 
 /* lt_site.flags of a thread site: libc started the thread for itself. */
 #define LT_THREAD_LIBC_INTERNAL	(1u << 0)
@@ -42,6 +44,7 @@ struct tracker {
 	int plan_tracker;		/* enum lt_tracker of its uprobes in probe plans; -1: none */
 	bool keep_dead;			/* a gone target keeps the sites it had while it lived */
 	bool by_process;		/* -a: its section lists the top processes */
+	bool needs_no_probes;		/* its tracepoints serve a target without its uprobes too */
 	/* Between open and load: map sizes, which programs load. */
 	void (*configure)(struct tracer *t);
 	/* The program of its entry (RET: return) uprobes; NULL: none. */
@@ -73,7 +76,8 @@ struct tracker {
 	void (*free)(struct tracer *t);
 };
 
-extern const struct tracker lt_tracker_mem, lt_tracker_threads, lt_tracker_timers;
+extern const struct tracker lt_tracker_mem, lt_tracker_threads, lt_tracker_timers, lt_tracker_fds,
+	lt_tracker_mmap;
 
 /* The table, in report order. */
 extern const struct tracker *const lt_trackers[];
