@@ -210,38 +210,26 @@ static __always_inline void made_nothing(void)
 	bpf_map_delete_elem(&fdcreate, &tid);
 }
 
-/* The fd in RET, made by a syscall of family FUNC. */
-static __always_inline void fd_exit(void *ctx, long ret, __u32 func, __u16 kind)
+/*
+ * What a syscall of family FUNC made: the fd in RET, or with ARR (pipe,
+ * pipe2, socketpair) the two in the user's int[2] there.
+ */
+static __always_inline void fd_exit(void *ctx, long ret, __u32 func, __u16 kind, __u64 arr)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct lt_site_key sk;
+	int fd[2] = { (int)ret, -1 };
 
 	if (!tgid_traced(tgid))
 		return;
-	if (ret < 0) {
+	if (ret < 0 || (arr && bpf_probe_read_user(fd, sizeof(fd), (void *)arr))) {
 		made_nothing();
 		return;
 	}
 	made_site(ctx, func, tgid, &sk);
-	add_fd(tgid, (int)ret, &sk, kind);
-}
-
-/* The two fds in the user's int[2] at ARR (pipe, pipe2, socketpair). */
-static __always_inline void fd_pair_exit(void *ctx, long ret, __u64 arr, __u32 func, __u16 kind)
-{
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct lt_site_key sk;
-	int pair[2] = { -1, -1 };
-
-	if (!tgid_traced(tgid))
-		return;
-	if (ret < 0 || bpf_probe_read_user(pair, sizeof(pair), (void *)arr)) {
-		made_nothing();
-		return;
-	}
-	made_site(ctx, func, tgid, &sk);
-	add_fd(tgid, pair[0], &sk, kind);
-	add_fd(tgid, pair[1], &sk, kind);
+	add_fd(tgid, fd[0], &sk, kind);
+	if (arr)
+		add_fd(tgid, fd[1], &sk, kind);
 }
 
 /* ---- the wrappers' uprobes: the creation stack ---- */
@@ -261,75 +249,133 @@ int BPF_KPROBE(lt_fd_entry)
 	return 0;
 }
 
-/* ---- creation: one sys_exit each (user space attaches every lt_fdx_* it finds) ---- */
+/*
+ * ---- creation: one program for every sys_exit that makes an fd ----
+ *
+ * User space attaches lt_fd_made to each of these syscalls' exit
+ * tracepoints (src/track_fds.c): one program verified once, rather than
+ * one per syscall, each with its own copy of the unwinder. x86_64 numbers
+ * (asm/unistd_64.h).
+ */
+#define NR_open			2
+#define NR_pipe			22
+#define NR_dup			32
+#define NR_dup2			33
+#define NR_socket		41
+#define NR_accept		43
+#define NR_socketpair		53
+#define NR_fcntl		72
+#define NR_creat		85
+#define NR_epoll_create		213
+#define NR_inotify_init		253
+#define NR_openat		257
+#define NR_signalfd		282
+#define NR_eventfd		284
+#define NR_accept4		288
+#define NR_signalfd4		289
+#define NR_eventfd2		290
+#define NR_epoll_create1	291
+#define NR_dup3			292
+#define NR_pipe2		293
+#define NR_inotify_init1	294
+#define NR_perf_event_open	298
+#define NR_fanotify_init	300
+#define NR_open_by_handle_at	304
+#define NR_memfd_create		319
+#define NR_userfaultfd		323
+#define NR_io_uring_setup	425
+#define NR_pidfd_open		434
+#define NR_openat2		437
+#define NR_pidfd_getfd		438
+#define NR_memfd_secret		447
 
-#define FD_EXIT(sys, func, kind)							\
-SEC("tracepoint/syscalls/sys_exit_" #sys)						\
-int lt_fdx_##sys(struct trace_event_raw_sys_exit *ctx)					\
-{											\
-	fd_exit(ctx, ctx->ret, func, kind);						\
-	return 0;									\
-}
-
-FD_EXIT(open, LT_FN_FD_OPEN, LT_FDK_FILE)
-FD_EXIT(openat, LT_FN_FD_OPEN, LT_FDK_FILE)
-FD_EXIT(openat2, LT_FN_FD_OPEN, LT_FDK_FILE)
-FD_EXIT(creat, LT_FN_FD_OPEN, LT_FDK_FILE)
-FD_EXIT(open_by_handle_at, LT_FN_FD_OPEN, LT_FDK_FILE)
-FD_EXIT(socket, LT_FN_FD_SOCKET, LT_FDK_UNKNOWN)
-FD_EXIT(accept, LT_FN_FD_ACCEPT, LT_FDK_UNKNOWN)
-FD_EXIT(accept4, LT_FN_FD_ACCEPT, LT_FDK_UNKNOWN)
-FD_EXIT(eventfd, LT_FN_FD_EVENTFD, LT_FDK_EVENTFD)
-FD_EXIT(eventfd2, LT_FN_FD_EVENTFD, LT_FDK_EVENTFD)
-FD_EXIT(epoll_create, LT_FN_FD_EPOLL, LT_FDK_EPOLL)
-FD_EXIT(epoll_create1, LT_FN_FD_EPOLL, LT_FDK_EPOLL)
-FD_EXIT(signalfd, LT_FN_FD_SIGNALFD, LT_FDK_OTHER)
-FD_EXIT(signalfd4, LT_FN_FD_SIGNALFD, LT_FDK_OTHER)
-FD_EXIT(inotify_init, LT_FN_FD_INOTIFY, LT_FDK_OTHER)
-FD_EXIT(inotify_init1, LT_FN_FD_INOTIFY, LT_FDK_OTHER)
-FD_EXIT(memfd_create, LT_FN_FD_MEMFD, LT_FDK_FILE)
-FD_EXIT(memfd_secret, LT_FN__MAX, LT_FDK_OTHER)
-FD_EXIT(dup, LT_FN_FD_DUP, LT_FDK_UNKNOWN)
-FD_EXIT(dup2, LT_FN__MAX, LT_FDK_UNKNOWN)
-FD_EXIT(dup3, LT_FN__MAX, LT_FDK_UNKNOWN)
-FD_EXIT(pidfd_open, LT_FN__MAX, LT_FDK_OTHER)
-FD_EXIT(pidfd_getfd, LT_FN__MAX, LT_FDK_UNKNOWN)
-FD_EXIT(userfaultfd, LT_FN__MAX, LT_FDK_OTHER)
-FD_EXIT(fanotify_init, LT_FN__MAX, LT_FDK_OTHER)
-FD_EXIT(perf_event_open, LT_FN__MAX, LT_FDK_OTHER)
-FD_EXIT(io_uring_setup, LT_FN__MAX, LT_FDK_OTHER)
-
-/* fcntl(fd, F_DUPFD or F_DUPFD_CLOEXEC, min): the other commands make nothing. */
-SEC("tracepoint/syscalls/sys_exit_fcntl")
-int lt_fdx_fcntl(struct trace_event_raw_sys_exit *ctx)
+SEC("tracepoint/syscalls/sys_exit_openat")
+int lt_fd_made(struct trace_event_raw_sys_exit *ctx)
 {
-	struct pt_regs *regs = user_regs();
-	long cmd = BPF_CORE_READ(regs, si);
+	struct pt_regs *regs;
+	__u32 func = LT_FN__MAX;	/* no wrapper is probed for it */
+	__u16 kind = LT_FDK_UNKNOWN;
+	__u64 arr = 0;
+	long cmd;
 
-	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
-		fd_exit(ctx, ctx->ret, LT_FN__MAX, LT_FDK_UNKNOWN);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_pipe")
-int lt_fdx_pipe(struct trace_event_raw_sys_exit *ctx)
-{
-	fd_pair_exit(ctx, ctx->ret, BPF_CORE_READ(user_regs(), di), LT_FN_FD_PIPE, LT_FDK_PIPE);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_pipe2")
-int lt_fdx_pipe2(struct trace_event_raw_sys_exit *ctx)
-{
-	fd_pair_exit(ctx, ctx->ret, BPF_CORE_READ(user_regs(), di), LT_FN_FD_PIPE, LT_FDK_PIPE);
-	return 0;
-}
-
-/* socketpair(domain, type, protocol, int sv[2]): the fourth argument is in r10. */
-SEC("tracepoint/syscalls/sys_exit_socketpair")
-int lt_fdx_socketpair(struct trace_event_raw_sys_exit *ctx)
-{
-	fd_pair_exit(ctx, ctx->ret, BPF_CORE_READ(user_regs(), r10), LT_FN_FD_SOCKETPAIR, LT_FDK_UNKNOWN);
+	switch (ctx->id) {
+	case NR_open:
+	case NR_openat:
+	case NR_openat2:
+	case NR_creat:
+	case NR_open_by_handle_at:
+		func = LT_FN_FD_OPEN;
+		kind = LT_FDK_FILE;
+		break;
+	case NR_socket:
+		func = LT_FN_FD_SOCKET;
+		break;
+	case NR_accept:
+	case NR_accept4:
+		func = LT_FN_FD_ACCEPT;
+		break;
+	case NR_eventfd:
+	case NR_eventfd2:
+		func = LT_FN_FD_EVENTFD;
+		kind = LT_FDK_EVENTFD;
+		break;
+	case NR_epoll_create:
+	case NR_epoll_create1:
+		func = LT_FN_FD_EPOLL;
+		kind = LT_FDK_EPOLL;
+		break;
+	case NR_signalfd:
+	case NR_signalfd4:
+		func = LT_FN_FD_SIGNALFD;
+		kind = LT_FDK_OTHER;
+		break;
+	case NR_inotify_init:
+	case NR_inotify_init1:
+		func = LT_FN_FD_INOTIFY;
+		kind = LT_FDK_OTHER;
+		break;
+	case NR_memfd_create:
+		func = LT_FN_FD_MEMFD;
+		kind = LT_FDK_FILE;
+		break;
+	case NR_dup:
+		func = LT_FN_FD_DUP;
+		break;
+	case NR_fcntl:
+		/* fcntl(fd, F_DUPFD or F_DUPFD_CLOEXEC, min): the other commands make nothing */
+		regs = user_regs();
+		cmd = BPF_CORE_READ(regs, si);
+		if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
+			return 0;
+		break;
+	case NR_pipe:
+	case NR_pipe2:
+		/* the user's int[2]: pipe(fds), pipe2(fds, flags) */
+		func = LT_FN_FD_PIPE;
+		kind = LT_FDK_PIPE;
+		arr = BPF_CORE_READ(user_regs(), di);
+		break;
+	case NR_socketpair:
+		/* socketpair(domain, type, protocol, int sv[2]): the fourth argument is in r10 */
+		func = LT_FN_FD_SOCKETPAIR;
+		arr = BPF_CORE_READ(user_regs(), r10);
+		break;
+	case NR_pidfd_open:
+	case NR_userfaultfd:
+	case NR_fanotify_init:
+	case NR_perf_event_open:
+	case NR_io_uring_setup:
+	case NR_memfd_secret:
+		kind = LT_FDK_OTHER;
+		break;
+	case NR_dup2:
+	case NR_dup3:
+	case NR_pidfd_getfd:
+		break;
+	default:
+		return 0;
+	}
+	fd_exit(ctx, ctx->ret, func, kind, arr);
 	return 0;
 }
 

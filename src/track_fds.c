@@ -95,14 +95,24 @@ static struct bpf_program *prog(struct tracer *t, bool ret)
 }
 
 /*
- * The creation tracepoints (every lt_fdx_* program: a kernel without one
- * of those syscalls just lacks it), and the release hook.
+ * The syscalls that make fds: lt_fd_made serves the exit tracepoint of
+ * each (bpf/fd.bpf.c tells them apart by number). timerfd_create is the
+ * timer tracker's.
  */
+static const char *const made_by[] = {
+	"open", "openat", "openat2", "creat", "open_by_handle_at", "socket", "socketpair", "accept",
+	"accept4", "pipe", "pipe2", "eventfd", "eventfd2", "epoll_create", "epoll_create1", "signalfd",
+	"signalfd4", "inotify_init", "inotify_init1", "memfd_create", "memfd_secret", "dup", "dup2", "dup3",
+	"fcntl", "pidfd_open", "pidfd_getfd", "userfaultfd", "fanotify_init", "perf_event_open",
+	"io_uring_setup",
+};
+
+/* The creation tracepoints (a kernel without one of those syscalls just lacks it), and the release hook. */
 static int attach(struct tracer *t)
 {
 	struct leaktrace_bpf *sk = t->skel;
 	bool by_fd = t->hook == LT_HOOK_TRACEPOINT;
-	struct bpf_program *p, *release[] = {
+	struct bpf_program *release[] = {
 		by_fd ? sk->progs.lt_fd_exit_close : NULL,
 		by_fd ? sk->progs.lt_fd_exit_close_range : NULL,
 		by_fd ? sk->progs.lt_fd_exec : NULL,
@@ -113,20 +123,15 @@ static int attach(struct tracer *t)
 	};
 	int err = kfeatures__tracefs();
 
-	bpf_object__for_each_program(p, sk->obj) {
-		const char *sec = bpf_program__section_name(p), *tp;
-		char path[160];
+	for (size_t i = 0; !err && i < sizeof(made_by) / sizeof(made_by[0]); i++) {
+		char name[64];
 
-		if (err || strncmp(bpf_program__name(p), "lt_fdx_", 7) != 0)
-			continue;
-		/* a syscall this kernel does not have (memfd_secret without CONFIG_SECRETMEM) */
-		tp = strrchr(sec, '/');
-		snprintf(path, sizeof(path), "/sys/kernel/tracing/events/syscalls/%s", tp ? tp + 1 : sec);
-		if (access(path, F_OK) != 0 && access("/sys/kernel/tracing/events/syscalls", F_OK) == 0) {
-			lt_info(1, "fds: no tracepoint %s on this kernel\n", tp ? tp + 1 : sec);
-			continue;
+		snprintf(name, sizeof(name), "sys_exit_%s", made_by[i]);
+		err = attach__tracepoint(t->att, sk->progs.lt_fd_made, "syscalls", name);
+		if (err == -ENOENT) {	/* memfd_secret without CONFIG_SECRETMEM */
+			lt_info(1, "fds: no tracepoint syscalls/%s on this kernel\n", name);
+			err = 0;
 		}
-		err = attach__prog(t->att, p);
 	}
 	for (size_t i = 0; !err && i < sizeof(release) / sizeof(release[0]); i++)
 		if (release[i])

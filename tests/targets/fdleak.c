@@ -26,6 +26,8 @@
  *   fdleak --exec       3 CLOEXEC files (leak_cloexec_files) and 2 without
  *                       (leak_inherited_files), then exec itself; the new
  *                       image prints DONE
+ *   fdleak --drip       DONE, then a file (drip_file) and 64 KiB mapped
+ *                       (drip_mmap) every 20 ms, forever
  *
  * Protocol: "READY <pid>", wait for SIGUSR1, "DONE", block.
  */
@@ -42,6 +44,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NI __attribute__((noinline))
@@ -284,14 +287,49 @@ static void run_set(void)
 		freed_mmaps();
 }
 
+NI int drip_file(int i)
+{
+	char p[128];
+	int fd;
+
+	path_of(p, sizeof(p), "drip", i % 16);
+	fd = open(p, O_RDONLY | O_CREAT, 0600); /* LEAK:drip_file */
+	if (fd < 0)
+		die("open");
+	return fd;
+}
+
+NI void *drip_mmap(void)
+{
+	void *p = mmap(NULL, 64 << 10, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0); /* LEAK:drip_mmap */
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	return p;
+}
+
 NI int leak_cloexec_files(int i)
 {
-	return open_one("exec", i, O_CLOEXEC); /* LEAK:leak_cloexec_files */
+	char p[128];
+	int fd;
+
+	path_of(p, sizeof(p), "exec", i);
+	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600); /* LEAK:leak_cloexec_files */
+	if (fd < 0)
+		die("open");
+	return fd;
 }
 
 NI int leak_inherited_files(int i)
 {
-	return open_one("inherit", i, 0); /* LEAK:leak_inherited_files */
+	char p[128];
+	int fd;
+
+	path_of(p, sizeof(p), "inherit", i);
+	fd = open(p, O_RDWR | O_CREAT, 0600); /* LEAK:leak_inherited_files */
+	if (fd < 0)
+		die("open");
+	return fd;
 }
 
 int main(int argc, char **argv)
@@ -320,6 +358,16 @@ int main(int argc, char **argv)
 
 		for (long i = 0; i < n; i++)
 			freed_files((int)i);
+	} else if (argc > 1 && strcmp(argv[1], "--drip") == 0) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+		printf("DONE\n");
+		fflush(stdout);
+		for (int i = 0;; i++) {
+			drip_file(i);
+			drip_mmap();
+			nanosleep(&ts, NULL);
+		}
 	} else if (argc > 1 && strcmp(argv[1], "--exec") == 0) {
 		for (int i = 0; i < 3; i++)
 			leak_cloexec_files(i);
