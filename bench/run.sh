@@ -16,4 +16,8 @@ if [ "${BENCH_INSTALL:-0}" = 1 ]; then
 fi
 [ -x ./leaktrace ] || make --no-print-directory leaktrace
 make --no-print-directory -C bench
-exec python3 bench/bench.py "$@"
+python3 bench/bench.py "$@" || exit
+case ",${BENCH_SKIP:-}," in
+*,fds,*) ;;
+*) python3 bench/fds.py ;;
+esac

@@ -311,6 +311,7 @@ _Static_assert(sizeof(struct lt_mmap) == 48, "lt_mmap layout");
 #define LT_UW_ROW_SEARCH	9	/* binary-search steps within a page: up to 256 rows (one per byte) */
 #define LT_UW_NO_MOD		0xffffffffu	/* a mapping without a table: frame pointers */
 #define LT_STACK_COMPLETE	((__u64)-1)	/* last "frame" of a walk that reached the outermost frame */
+#define LT_UW_SYS_ONLY		(1u << 31)	/* uw_tgid: the tables walk only the fd and mmap syscalls' stacks */
 
 /* How a row finds the CFA (canonical frame address = rsp before the call). */
 enum lt_uw_cfa {

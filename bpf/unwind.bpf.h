@@ -42,7 +42,12 @@ LT_SHARED struct {
 	__uint(max_entries, 1);
 } uw_procs SEC(".maps");
 
-/* tgid -> its slot in uw_procs */
+/*
+ * tgid -> its slot in uw_procs; with LT_UW_SYS_ONLY, only the stacks taken
+ * at the fd and mmap syscalls' tracepoints are walked with the tables (the
+ * process is otherwise walked with frame pointers: --stacks fp, or auto for
+ * a program that keeps them).
+ */
 LT_SHARED struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, __u32);

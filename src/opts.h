@@ -38,6 +38,9 @@ enum lt_track {
 	LT_TRACK_MMAP = 1 << 4,
 };
 
+/* The trackers whose syscall-tracepoint stacks are walked with the unwind tables in every --stacks mode. */
+#define LT_TRACK_SYS_WALKS (LT_TRACK_FDS | LT_TRACK_MMAP)
+
 /* --track's default (--mmap adds LT_TRACK_MMAP) */
 #define LT_TRACK_DEFAULT (LT_TRACK_MEM | LT_TRACK_THREADS | LT_TRACK_TIMERS | LT_TRACK_FDS)
 

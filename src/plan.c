@@ -76,13 +76,16 @@ static const struct tracked timer_syms[] = {
 };
 
 /*
- * The libc wrappers of the syscalls that make fds, and mmap: a uprobe on
- * the wrapper takes the creation stack (a syscall-tracepoint stack walked
- * with frame pointers loses the wrapper's caller; the fd itself comes from
- * the sys_exit). fcntl, dup2 and dup3 are not probed: fcntl is called
- * mostly for other commands (a single-stepped probe at every call), and
- * their fds get the tracepoint's stack. timerfd_create is the timer
- * tracker's.
+ * The libc wrappers of the syscalls that make fds, and mmap. With -a (no
+ * unwind tables) a uprobe on the wrapper takes the creation stack: a
+ * syscall-tracepoint stack walked with frame pointers loses the wrapper's
+ * caller; the fd itself comes from the sys_exit. Elsewhere the tracepoint
+ * walks the whole stack with the tables, which costs less than these
+ * probes (most wrappers start with an instruction the kernel single-steps;
+ * README, "Performance"): they are not planned (plan__set_stack_probes).
+ * fcntl, dup2 and dup3 are never probed: fcntl is called mostly for other
+ * commands, and their fds get the tracepoint's stack. timerfd_create is the
+ * timer tracker's.
  */
 static const struct tracked fd_syms[] = {
 	{ "open", LT_FN_FD_OPEN, LT_PF_STACK_ONLY },		/* open64 too: one address */

@@ -72,9 +72,10 @@ struct lt_plan {
  */
 int plan__live(int pid, const char *allocator, unsigned track, struct lt_plan *p);
 /*
- * With --stacks dwarf the fd and mmap syscalls' tracepoints walk whole
- * stacks from the registers the syscall saved: their wrappers' uprobes,
- * which only take the stack, are not planned (see plan.c).
+ * The fd and mmap syscalls' tracepoints walk whole stacks from the
+ * registers the syscall saved, with the unwind tables: their wrappers'
+ * uprobes, which only take the stack, are planned only where there are no
+ * tables (-a). See plan.c.
  */
 void plan__set_stack_probes(bool on);
 /*

@@ -29,6 +29,24 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
+/*
+ * bench/fds.py: LEAKTRACE_FD_UPROBES=1 takes the fd and mmap stacks at
+ * uprobes on the libc wrappers, as -a does, instead of walking them from
+ * the syscalls' saved registers with the unwind tables.
+ */
+static bool fd_uprobes(void)
+{
+	const char *e = getenv("LEAKTRACE_FD_UPROBES");
+
+	return e && strcmp(e, "1") == 0;
+}
+
+/* Do the fd and mmap syscalls' stacks use the unwind tables (every -p and -c target)? */
+static bool sys_walks(const struct lt_opts *o)
+{
+	return !o->all && (o->track & LT_TRACK_SYS_WALKS) && !fd_uprobes();
+}
+
 /* The program serving a plan's probes of TRACKER (attach.h). */
 static struct bpf_program *probe_prog(void *ctx, enum lt_tracker tracker, bool ret)
 {
@@ -69,7 +87,7 @@ static int load_skel(struct tracer *t, enum lt_release_hook hook)
 				bpf_program__set_expected_attach_type(tk->prog(t, ret), LT_BPF_TRACE_UPROBE_MULTI);
 	}
 	bpf_map__set_max_entries(t->skel->maps.stacks, o->max_stacks);
-	uwload__size_maps(t->skel, o->all ? LT_STACKS_FP : o->stacks);
+	uwload__size_maps(t->skel, o->all ? LT_STACKS_FP : o->stacks, sys_walks(o));
 	err = leaktrace_bpf__load(t->skel);
 	if (err) {
 		leaktrace_bpf__destroy(t->skel);
@@ -180,8 +198,13 @@ struct tracer *tracer__new(const struct lt_opts *o)
 	 * close(2) calls filp_flush directly, which filp_close calls too.
 	 */
 	t->fd_release_fn = kfeatures__btf_func("filp_flush") ? "filp_flush" : "filp_close";
-	/* --stacks dwarf: the fd and mmap tracepoints walk whole stacks themselves */
-	plan__set_stack_probes(o->all || o->stacks != LT_STACKS_DWARF);
+	/*
+	 * The fd and mmap tracepoints walk whole stacks themselves with the
+	 * unwind tables (cheaper than a uprobe on the libc wrappers, most of
+	 * which would be single-stepped: see README, "Performance"); -a has no
+	 * tables, so there the wrappers' uprobes take the stacks.
+	 */
+	plan__set_stack_probes(o->all || fd_uprobes());
 	/*
 	 * pid-bound uprobes get slower with every pid on the same function
 	 * (2.2 us at 1 pid, 12.7 us at 201): above a few, attach once for
@@ -213,8 +236,8 @@ struct tracer *tracer__new(const struct lt_opts *o)
 		err = -ENOMEM;
 		goto out_free;
 	}
-	if (!o->all && o->stacks != LT_STACKS_FP) {
-		t->uw = uwload__new(t->skel, o->stacks);
+	if (!o->all && (o->stacks != LT_STACKS_FP || sys_walks(o))) {
+		t->uw = uwload__new(t->skel, o->stacks, sys_walks(o));
 		if (!t->uw) {
 			err = -ENOMEM;
 			goto out_free;
