@@ -289,13 +289,25 @@ void tracer__verify_plan(struct tracer *t, int pid)
 		plan__free(&live);
 }
 
+/* TG is gone: its pid may come back as another process, which no syscall tracepoint may take for it. */
+static void target_gone(struct tracer *t, struct target *tg)
+{
+	__u32 k = tg->pid;
+
+	tg->exited = true;
+	uwload__forget(t->uw, tg->pid);
+	if (!t->o->all)
+		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.targets), &k);
+}
+
 void tracer__target_exited(struct tracer *t, int pid)
 {
 	struct target *tg = tracer__find(t, pid);
 
 	if (tg)
-		tg->exited = true;
-	uwload__forget(t->uw, pid);
+		target_gone(t, tg);
+	else
+		uwload__forget(t->uw, pid);
 }
 
 /* --follow: processes the fork tracepoint added to the tgid map become targets. */
@@ -377,12 +389,10 @@ int tracer__alive(struct tracer *t)
 
 		if (tg->exited)
 			continue;
-		if (util__pid_alive(tg->pid)) {
+		if (util__pid_alive(tg->pid))
 			n++;
-		} else {
-			tg->exited = true;
-			uwload__forget(t->uw, tg->pid);
-		}
+		else
+			target_gone(t, tg);
 	}
 	return n;
 }

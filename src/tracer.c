@@ -137,7 +137,14 @@ static int load_with_hooks(struct tracer *t)
 
 	hook_funcs(t, fn, sizeof(fn));
 	if (want == LT_HOOKS_FENTRY || want == LT_HOOKS_AUTO) {
-		err = load_skel(t, LT_HOOK_FENTRY);
+		/* an empty fentry program on each hook function first: a refusal costs no load of everything */
+		err = 0;
+		if (o->track & LT_TRACK_TIMERS)
+			err = kfeatures__fentry("timerfd_release");
+		if (!err && (o->track & LT_TRACK_FDS))
+			err = kfeatures__fentry(t->fd_release_fn);
+		if (!err)
+			err = load_skel(t, LT_HOOK_FENTRY);
 		if (!err)
 			return 0;
 		if (want == LT_HOOKS_FENTRY) {
