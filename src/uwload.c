@@ -285,7 +285,7 @@ int uwload__sync(struct uwload *u, const struct proc_image *img)
 	p->tables = tables;
 	if (!tables) {
 		if (!p->sys)
-			lt_info(1, "unwind: pid %d: the fd and mmap syscalls' stacks walked with .eh_frame tables\n",
+			lt_info(1, "unwind: pid %d: frame pointers, but .eh_frame tables for the fd and mmap syscalls' stacks\n",
 				pid);
 		p->sys = true;
 		return 0;
