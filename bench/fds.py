@@ -6,7 +6,9 @@ bench/run.sh after bench.py (BENCH_SKIP=fds leaves it out).
 bench/fdwork makes and releases an fd (open+close of /dev/null, socket+close,
 pipe+2 closes, eventfd+close) or a 64 KiB anonymous mapping (mmap+munmap), N
 times, four frames deep; ns per make+release pair, median of BENCH_RUNS
-processes (each the median of its 3 repetitions), in these modes:
+processes (each the median of its 3 repetitions). getppid makes nothing: its
+added cost is what every syscall of every process pays while the fd tracker
+is on. Modes:
   untraced             the workload alone
   fds (tracepoint)     leaktrace --track fds (--stacks fp): the sys_exit takes the fd, and
                        walks the stack from the saved user registers with the .eh_frame tables
@@ -28,7 +30,7 @@ FDWORK = os.path.join(ROOT, ".output", "bench", "fdwork")
 LEAKTRACE = os.path.join(ROOT, "leaktrace")
 N = int(os.environ.get("BENCH_FD_OPS", "20000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
-FD_OPS = ["open", "socket", "pipe", "eventfd"]
+FD_OPS = ["open", "socket", "pipe", "eventfd", "getppid"]
 # (name, leaktrace arguments, workload ops, environment)
 MODES = [
     ("untraced", None, FD_OPS + ["mmap"], {}),

@@ -3,7 +3,10 @@
  * leaktrace fd and mmap micro-benchmark workload (bench/fds.py): each
  * operation made and released N times, four frames deep.
  *
- *   fdwork [-n N] [-r REPS] [OP...]    OP: open socket pipe eventfd mmap (default: all)
+ *   fdwork [-n N] [-r REPS] [OP...]    OP: open socket pipe eventfd mmap getppid (default: all)
+ *
+ * getppid makes nothing: it is what every other syscall of every process
+ * pays for the fd tracker's program at raw_syscalls:sys_exit.
  *
  * Handshake as bench/workload.c: "READY <pid>", then a byte on stdin or
  * SIGUSR1. Each repetition of each op prints
@@ -21,6 +24,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,12 +94,18 @@ NOINLINE static void op_mmap(void)
 	BARRIER();
 }
 
+NOINLINE static void op_getppid(void)
+{
+	syscall(SYS_getppid);
+	BARRIER();
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
 } ops[] = {
 	{ "open", op_open }, { "socket", op_socket }, { "pipe", op_pipe },
-	{ "eventfd", op_eventfd }, { "mmap", op_mmap },
+	{ "eventfd", op_eventfd }, { "mmap", op_mmap }, { "getppid", op_getppid },
 };
 
 /* Three more frames between the loop and the operation. */

@@ -249,14 +249,68 @@ int BPF_KPROBE(lt_fd_entry)
 	return 0;
 }
 
+/* ---- release without the hooks: check the slots a syscall may have emptied ---- */
+
+/* Forget K's record if its slot in FDT no longer holds its file. */
+static __always_inline void check_slot(struct fdtable *fdt, struct lt_fd_key *k)
+{
+	struct lt_fd *r = bpf_map_lookup_elem(&fds, k);
+
+	if (r && slot_file(fdt, k->fd) != r->file)
+		forget_fd(k);
+}
+
+struct slots_ctx {
+	struct fdtable *fdt;
+	__u32 tgid;
+	__s32 first, last;	/* fds in [first, last] */
+};
+
+static long slots_cb(struct bpf_map *map, struct lt_fd_key *k, struct lt_fd *r, struct slots_ctx *sc)
+{
+	struct lt_fd_key key = *k;
+
+	if (k->tgid != sc->tgid || k->fd < sc->first || k->fd > sc->last)
+		return 0;
+	if (slot_file(sc->fdt, k->fd) != r->file) {
+		unindex(r, k->fd);
+		bpf_map_delete_elem(map, &key);
+	}
+	return 0;
+}
+
+/* close(fd): forget its record if its slot no longer holds its file. */
+static __always_inline void closed_one(__u32 tgid, int fd)
+{
+	struct lt_fd_key k = { .tgid = tgid, .fd = fd };
+
+	check_slot(cur_fdt(), &k);
+}
+
+/* close_range(first, last, flags): CLOSE_RANGE_CLOEXEC closes nothing, and the slots say so. */
+static __always_inline void closed_range(__u32 tgid, unsigned int first, unsigned int last)
+{
+	struct slots_ctx sc = { .tgid = tgid, .fdt = cur_fdt() };
+
+	sc.first = first > 0x7fffffff ? 0x7fffffff : first;
+	sc.last = last > 0x7fffffff ? 0x7fffffff : last;
+	bpf_for_each_map_elem(&fds, slots_cb, &sc, 0);
+}
+
 /*
- * ---- creation: one program for every sys_exit that makes an fd ----
+ * ---- every syscall's exit: what makes an fd, and (without the hooks) close ----
  *
- * User space attaches lt_fd_made to each of these syscalls' exit
- * tracepoints (src/track_fds.c): one program verified once, rather than
- * one per syscall, each with its own copy of the unwinder. x86_64 numbers
- * (asm/unistd_64.h).
+ * raw_syscalls:sys_exit (tp_btf), told apart by number (x86_64,
+ * asm/unistd_64.h). One link, where 33 per-syscall tracepoints would each
+ * cost a grace period to detach, one after another under the kernel's
+ * event_mutex (60 ms each here: 2 s at every exit), and build a perf
+ * record at each fd syscall. Every syscall of every process runs it (as
+ * security agents' raw_syscalls probes do): most leave at the switch,
+ * before any map lookup, for about 100 ns on this VM (README,
+ * "Performance").
  */
+#define NR_close		3
+#define NR_close_range		436
 #define NR_open			2
 #define NR_pipe			22
 #define NR_dup			32
@@ -289,16 +343,27 @@ int BPF_KPROBE(lt_fd_entry)
 #define NR_pidfd_getfd		438
 #define NR_memfd_secret		447
 
-SEC("tracepoint/syscalls/sys_exit_openat")
-int lt_fd_made(struct trace_event_raw_sys_exit *ctx)
+SEC("tp_btf/sys_exit")
+int BPF_PROG(lt_fd_sys_exit, struct pt_regs *sregs, long ret)
 {
 	struct pt_regs *regs;
 	__u32 func = LT_FN__MAX;	/* no wrapper is probed for it */
 	__u16 kind = LT_FDK_UNKNOWN;
-	__u64 arr = 0;
+	__u64 arr = 0, tgid;
 	long cmd;
 
-	switch (ctx->id) {
+	switch (sregs->orig_ax) {
+	case NR_close:
+		/* Linux frees the fd even when close() reports EINTR: the slot tells */
+		tgid = bpf_get_current_pid_tgid() >> 32;
+		if (release_hook == LT_HOOK_TRACEPOINT && tgid_traced(tgid))
+			closed_one(tgid, (int)sregs->di);
+		return 0;
+	case NR_close_range:
+		tgid = bpf_get_current_pid_tgid() >> 32;
+		if (release_hook == LT_HOOK_TRACEPOINT && ret == 0 && tgid_traced(tgid))
+			closed_range(tgid, sregs->di, sregs->si);
+		return 0;
 	case NR_open:
 	case NR_openat:
 	case NR_openat2:
@@ -375,66 +440,7 @@ int lt_fd_made(struct trace_event_raw_sys_exit *ctx)
 	default:
 		return 0;
 	}
-	fd_exit(ctx, ctx->ret, func, kind, arr);
-	return 0;
-}
-
-/* ---- release without the hooks: check the slots a syscall may have emptied ---- */
-
-/* Forget K's record if its slot in FDT no longer holds its file. */
-static __always_inline void check_slot(struct fdtable *fdt, struct lt_fd_key *k)
-{
-	struct lt_fd *r = bpf_map_lookup_elem(&fds, k);
-
-	if (r && slot_file(fdt, k->fd) != r->file)
-		forget_fd(k);
-}
-
-SEC("tracepoint/syscalls/sys_exit_close")
-int lt_fd_exit_close(struct trace_event_raw_sys_exit *ctx)
-{
-	struct lt_fd_key k = { .tgid = bpf_get_current_pid_tgid() >> 32 };
-
-	if (!tgid_traced(k.tgid))
-		return 0;
-	k.fd = (int)BPF_CORE_READ(user_regs(), di);
-	check_slot(cur_fdt(), &k);
-	return 0;
-}
-
-struct slots_ctx {
-	struct fdtable *fdt;
-	__u32 tgid;
-	__s32 first, last;	/* fds in [first, last] */
-};
-
-static long slots_cb(struct bpf_map *map, struct lt_fd_key *k, struct lt_fd *r, struct slots_ctx *sc)
-{
-	struct lt_fd_key key = *k;
-
-	if (k->tgid != sc->tgid || k->fd < sc->first || k->fd > sc->last)
-		return 0;
-	if (slot_file(sc->fdt, k->fd) != r->file) {
-		unindex(r, k->fd);
-		bpf_map_delete_elem(map, &key);
-	}
-	return 0;
-}
-
-/* close_range(first, last, flags): CLOSE_RANGE_CLOEXEC closes nothing, and the slots say so. */
-SEC("tracepoint/syscalls/sys_exit_close_range")
-int lt_fd_exit_close_range(struct trace_event_raw_sys_exit *ctx)
-{
-	struct pt_regs *regs = user_regs();
-	struct slots_ctx sc = { .tgid = bpf_get_current_pid_tgid() >> 32 };
-	unsigned int first = BPF_CORE_READ(regs, di), last = BPF_CORE_READ(regs, si);
-
-	if (ctx->ret != 0 || !tgid_traced(sc.tgid))
-		return 0;
-	sc.fdt = cur_fdt();
-	sc.first = first > 0x7fffffff ? 0x7fffffff : first;
-	sc.last = last > 0x7fffffff ? 0x7fffffff : last;
-	bpf_for_each_map_elem(&fds, slots_cb, &sc, 0);
+	fd_exit(ctx, ret, func, kind, arr);
 	return 0;
 }
 

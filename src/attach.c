@@ -283,23 +283,6 @@ int attach__prog(struct attach *a, struct bpf_program *prog)
 	return hold_link(a, l);
 }
 
-int attach__tracepoint(struct attach *a, struct bpf_program *prog, const char *category, const char *name)
-{
-	struct bpf_link *l = bpf_program__attach_tracepoint(prog, category, name);
-
-	if (!l) {
-		int err = -errno;
-
-		if (err == -ENOENT)
-			return err;
-		lt_err("failed to attach %s to the tracepoint %s/%s: %s\n", bpf_program__name(prog), category,
-		       name, strerror(-err));
-		return err;
-	}
-	lt_info(1, "attached %s to %s/%s\n", bpf_program__name(prog), category, name);
-	return hold_link(a, l);
-}
-
 int attach__nlinks(const struct attach *a)
 {
 	return a ? a->nlinks + a->nfds : 0;

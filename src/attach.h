@@ -40,12 +40,6 @@ int attach__plan(struct attach *a, int pid, struct lt_plan *plan, bool keep_goin
 int attach__probe(struct attach *a, int pid, struct lt_plan *plan, int i);
 /* Attach PROG (a tracepoint, fentry or kprobe program) and hold its link. 0 or -errno, printed. */
 int attach__prog(struct attach *a, struct bpf_program *prog);
-/*
- * Attach PROG (a tracepoint program) to the tracepoint CATEGORY/NAME as
- * well, and hold the link. 0, -ENOENT without a line when the kernel has
- * no such tracepoint, or -errno, printed.
- */
-int attach__tracepoint(struct attach *a, struct bpf_program *prog, const char *category, const char *name);
 /* How many uprobe_multi links or perf-event uprobe links are held. */
 int attach__nlinks(const struct attach *a);
 /* Detach everything, uprobes in parallel (each detach waits for an RCU grace period). NULL: no-op. */

@@ -118,6 +118,11 @@ void plan__set_stack_probes(bool on)
 	stack_probes = on;
 }
 
+bool plan__stack_probes(void)
+{
+	return stack_probes;
+}
+
 static const struct {
 	const struct tracked *syms;
 	size_t n;

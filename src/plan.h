@@ -78,6 +78,7 @@ int plan__live(int pid, const char *allocator, unsigned track, struct lt_plan *p
  * tables (-a). See plan.c.
  */
 void plan__set_stack_probes(bool on);
+bool plan__stack_probes(void);
 /*
  * Plan for EXE before it runs: resolve its interpreter's search the way
  * ld.so would (LD_PRELOAD, LD_LIBRARY_PATH, RUNPATH, ld.so.conf, default

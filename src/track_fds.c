@@ -77,11 +77,20 @@ static struct fd_target *tstate(struct tracer *t, struct target *tg)
 	return target__state(tg, t, &lt_tracker_fds, sizeof(struct fd_target));
 }
 
+/*
+ * Only the programs that will run load: each copy of the unwinder costs
+ * the verifier about 0.15 s here. The wrappers' uprobe program only where
+ * the plan has those probes (-a).
+ */
 static void configure(struct tracer *t)
 {
 	struct leaktrace_bpf *sk = t->skel;
 	bool on = tracer__slot(t, &lt_tracker_fds) != NULL;
 	bool flush = t->fd_release_fn && strcmp(t->fd_release_fn, "filp_flush") == 0;
+
+	bpf_program__set_autoload(sk->progs.lt_fd_sys_exit, on);
+	bpf_program__set_autoload(sk->progs.lt_fd_exec, on && t->hook == LT_HOOK_TRACEPOINT);
+	bpf_program__set_autoload(sk->progs.lt_fd_entry, on && plan__stack_probes());
 
 	bpf_program__set_autoload(sk->progs.lt_fd_close_fentry, on && t->hook == LT_HOOK_FENTRY && !flush);
 	bpf_program__set_autoload(sk->progs.lt_fd_flush_fentry, on && t->hook == LT_HOOK_FENTRY && flush);
@@ -91,31 +100,19 @@ static void configure(struct tracer *t)
 
 static struct bpf_program *prog(struct tracer *t, bool ret)
 {
-	return ret ? NULL : t->skel->progs.lt_fd_entry;
+	return ret || !plan__stack_probes() ? NULL : t->skel->progs.lt_fd_entry;
 }
 
 /*
- * The syscalls that make fds: lt_fd_made serves the exit tracepoint of
- * each (bpf/fd.bpf.c tells them apart by number). timerfd_create is the
- * timer tracker's.
+ * lt_fd_sys_exit at every syscall's exit (it picks those that make an fd,
+ * and without the hooks close and close_range), and the release hook.
  */
-static const char *const made_by[] = {
-	"open", "openat", "openat2", "creat", "open_by_handle_at", "socket", "socketpair", "accept",
-	"accept4", "pipe", "pipe2", "eventfd", "eventfd2", "epoll_create", "epoll_create1", "signalfd",
-	"signalfd4", "inotify_init", "inotify_init1", "memfd_create", "memfd_secret", "dup", "dup2", "dup3",
-	"fcntl", "pidfd_open", "pidfd_getfd", "userfaultfd", "fanotify_init", "perf_event_open",
-	"io_uring_setup",
-};
-
-/* The creation tracepoints (a kernel without one of those syscalls just lacks it), and the release hook. */
 static int attach(struct tracer *t)
 {
 	struct leaktrace_bpf *sk = t->skel;
-	bool by_fd = t->hook == LT_HOOK_TRACEPOINT;
-	struct bpf_program *release[] = {
-		by_fd ? sk->progs.lt_fd_exit_close : NULL,
-		by_fd ? sk->progs.lt_fd_exit_close_range : NULL,
-		by_fd ? sk->progs.lt_fd_exec : NULL,
+	struct bpf_program *progs[] = {
+		sk->progs.lt_fd_sys_exit,
+		bpf_program__autoload(sk->progs.lt_fd_exec) ? sk->progs.lt_fd_exec : NULL,
 		bpf_program__autoload(sk->progs.lt_fd_close_fentry) ? sk->progs.lt_fd_close_fentry : NULL,
 		bpf_program__autoload(sk->progs.lt_fd_flush_fentry) ? sk->progs.lt_fd_flush_fentry : NULL,
 		bpf_program__autoload(sk->progs.lt_fd_close_kprobe) ? sk->progs.lt_fd_close_kprobe : NULL,
@@ -123,19 +120,9 @@ static int attach(struct tracer *t)
 	};
 	int err = kfeatures__tracefs();
 
-	for (size_t i = 0; !err && i < sizeof(made_by) / sizeof(made_by[0]); i++) {
-		char name[64];
-
-		snprintf(name, sizeof(name), "sys_exit_%s", made_by[i]);
-		err = attach__tracepoint(t->att, sk->progs.lt_fd_made, "syscalls", name);
-		if (err == -ENOENT) {	/* memfd_secret without CONFIG_SECRETMEM */
-			lt_info(1, "fds: no tracepoint syscalls/%s on this kernel\n", name);
-			err = 0;
-		}
-	}
-	for (size_t i = 0; !err && i < sizeof(release) / sizeof(release[0]); i++)
-		if (release[i])
-			err = attach__prog(t->att, release[i]);
+	for (size_t i = 0; !err && i < sizeof(progs) / sizeof(progs[0]); i++)
+		if (progs[i])
+			err = attach__prog(t->att, progs[i]);
 	return err;
 }
 

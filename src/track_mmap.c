@@ -33,9 +33,24 @@ struct mm_walk {
 	int err;
 };
 
+/* Off by default: then none of its programs loads (each copy of the unwinder costs the verifier). */
+static void configure(struct tracer *t)
+{
+	struct leaktrace_bpf *sk = t->skel;
+	bool on = tracer__slot(t, &lt_tracker_mmap) != NULL;
+	struct bpf_program *progs[] = {
+		sk->progs.lt_mmap_exit, sk->progs.lt_munmap_enter, sk->progs.lt_munmap_exit,
+		sk->progs.lt_mremap_enter, sk->progs.lt_mremap_exit,
+	};
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+		bpf_program__set_autoload(progs[i], on);
+	bpf_program__set_autoload(sk->progs.lt_mmap_entry, on && plan__stack_probes());
+}
+
 static struct bpf_program *prog(struct tracer *t, bool ret)
 {
-	return ret ? NULL : t->skel->progs.lt_mmap_entry;
+	return ret || !plan__stack_probes() ? NULL : t->skel->progs.lt_mmap_entry;
 }
 
 static int attach(struct tracer *t)
@@ -210,6 +225,7 @@ const struct tracker lt_tracker_mmap = {
 	.plan_tracker = LT_TRACKER_MMAP,
 	.keep_dead = true,
 	.needs_no_probes = true,
+	.configure = configure,
 	.prog = prog,
 	.attach = attach,
 	.exec = exec,
