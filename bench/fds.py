@@ -15,6 +15,9 @@ is on. Modes:
   fds --stacks dwarf   the same, the whole process walked with the tables
   fds (uprobes)        LEAKTRACE_FD_UPROBES=1: a uprobe on the libc wrapper takes the stack
                        with frame pointers (what -a does), the sys_exit the fd
+  timers only          leaktrace --track timers: its per-syscall tracepoints put every
+                       syscall on the kernel's slow path; getppid there is the floor that
+                       the fd tracker's raw_syscalls:sys_exit program adds to
   mmap (tracepoint), mmap (uprobes)   the same for --track mmap
 Results: bench/results/fds.json and a markdown table on stdout.
 """
@@ -37,6 +40,7 @@ MODES = [
     ("fds (tracepoint)", ["--track", "fds", "--stacks", "fp"], FD_OPS, {}),
     ("fds --stacks dwarf", ["--track", "fds", "--stacks", "dwarf"], FD_OPS, {}),
     ("fds (uprobes)", ["--track", "fds", "--stacks", "fp"], FD_OPS, {"LEAKTRACE_FD_UPROBES": "1"}),
+    ("timers only", ["--track", "timers"], ["getppid"], {}),
     ("mmap (tracepoint)", ["--track", "mmap", "--stacks", "fp"], ["mmap"], {}),
     ("mmap (uprobes)", ["--track", "mmap", "--stacks", "fp"], ["mmap"], {"LEAKTRACE_FD_UPROBES": "1"}),
 ]
