@@ -58,7 +58,8 @@ TGT_CFLAGS := -O2 -g -fno-omit-frame-pointer -fno-builtin -fno-optimize-sibling-
 TGT_C := $(filter-out tests/targets/leaker_static.c,$(wildcard tests/targets/*.c))
 TGT_CXX := $(wildcard tests/targets/*.cc)
 TGT_BINS := $(patsubst %.c,%,$(TGT_C)) $(patsubst %.cc,%,$(TGT_CXX)) \
-	tests/targets/leaker_static tests/targets/leaker_nopvalloc tests/targets/leaker_nofp examples/demo
+	tests/targets/leaker_static tests/targets/leaker_nopvalloc tests/targets/leaker_nofp \
+	tests/targets/fdleak_nofp examples/demo
 
 .DELETE_ON_ERROR:
 .PHONY: all deps demo check test unit integration bench vmlinux install clean targets vmtest go-targets
@@ -155,6 +156,10 @@ tests/targets/leaker_nopvalloc: tests/targets/leaker.c
 
 # The -O2 build most binaries get: no frame pointers (stacks need .eh_frame).
 tests/targets/leaker_nofp: tests/targets/leaker.c
+	$(call msg,TARGET,$@)
+	$(Q)$(CC) $(filter-out -fno-omit-frame-pointer,$(TGT_CFLAGS)) -fomit-frame-pointer -pthread $< -o $@
+
+tests/targets/fdleak_nofp: tests/targets/fdleak.c
 	$(call msg,TARGET,$@)
 	$(Q)$(CC) $(filter-out -fno-omit-frame-pointer,$(TGT_CFLAGS)) -fomit-frame-pointer -pthread $< -o $@
 

@@ -16,7 +16,11 @@ if [ "${BENCH_INSTALL:-0}" = 1 ]; then
 fi
 [ -x ./leaktrace ] || make --no-print-directory leaktrace
 make --no-print-directory -C bench
-python3 bench/bench.py "$@"
-# the Go figures: a 100,000-goroutine snapshot, --go-ancestry per new goroutine
+python3 bench/bench.py "$@" || exit
+case ",${BENCH_SKIP:-}," in
+*,fds,*) ;;
+*) python3 bench/fds.py ;;
+esac
+# the Go figures: a 100,000-goroutine snapshot, a 30,000-bucket Go heap, --go-ancestry per new goroutine
 make --no-print-directory go-targets
 exec python3 bench/go_bench.py

@@ -38,14 +38,6 @@ struct {
 	__uint(max_entries, LT_MAX_TARGETS);
 } started SEC(".maps");
 
-/* Keyed by tid. LRU: a thread that dies mid-call never pins an entry. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, __u32);
-	__type(value, struct lt_inflight);
-	__uint(max_entries, 8192);
-} inflight SEC(".maps");
-
 /*
  * A new thread's empty in-flight stack, from .rodata: on the program's stack
  * it would take 232 of the 512 bytes that it shares with the unwinder's

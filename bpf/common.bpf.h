@@ -6,8 +6,14 @@
 #include "maps.bpf.h"
 #include "unwind.bpf.h"
 
-/* The user stack, stored once under a 64-bit hash of its frames. 0 and *err on failure. */
-static __always_inline __u64 take_stack(struct pt_regs *ctx, __u32 tgid, __s32 *err)
+/*
+ * The user stack, stored once under a 64-bit hash of its frames. 0 and
+ * *err on failure. CTX is the program's context (bpf_get_stack() walks
+ * frame pointers from the task's user registers); IP, SP and BP are the
+ * user registers the unwinder starts from.
+ */
+static __always_inline __u64 take_stack_at(void *ctx, __u64 ip, __u64 sp, __u64 bp, __u32 tgid,
+					   __s32 *err, bool sys)
 {
 	__u32 zero = 0, *slot;
 	__u64 *buf = bpf_map_lookup_elem(&stack_scratch, &zero);
@@ -20,7 +26,10 @@ static __always_inline __u64 take_stack(struct pt_regs *ctx, __u32 tgid, __s32 *
 		return 0;
 	}
 	slot = bpf_map_lookup_elem(&uw_tgid, &tgid);
-	n = slot ? uw_walk(ctx, *slot, buf) : -ENOENT;
+	if (slot && (sys || !(*slot & LT_UW_SYS_ONLY)))
+		n = uw_walk(ip, sp, bp, *slot & ~LT_UW_SYS_ONLY, buf);
+	else
+		n = -ENOENT;
 	if (n == -ENOENT)	/* the rest of buf is zeroed by the helper */
 		n = bpf_get_stack(ctx, buf, LT_MAX_STACK_DEPTH * sizeof(__u64), BPF_F_USER_STACK);
 	if (n <= 0) {
@@ -42,6 +51,32 @@ static __always_inline __u64 take_stack(struct pt_regs *ctx, __u32 tgid, __s32 *
 		return 0;
 	}
 	return h;
+}
+
+/* The user stack at a uprobe. */
+static __always_inline __u64 take_stack(struct pt_regs *ctx, __u32 tgid, __s32 *err)
+{
+	return take_stack_at(ctx, PT_REGS_IP(ctx), PT_REGS_SP(ctx), ctx->bp, tgid, err, false);
+}
+
+/*
+ * The creation site at a syscall tracepoint: the stack from the user
+ * registers the syscall saved, walked with the unwind tables (every -p and
+ * -c target has them for these walks, LT_UW_SYS_ONLY): they step through
+ * the libc wrapper to the function that called it. Frame pointers alone
+ * (-a) lose that caller, since the wrappers keep no frame of their own:
+ * there the fd and mmap trackers take the stack at a uprobe on the wrapper
+ * instead, and this is the fallback for what bypasses the wrappers. No
+ * caller: the walk has it.
+ */
+static __always_inline void take_site_sys(void *ctx, __u32 tgid, struct lt_site_key *sk)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	sk->tgid = tgid;
+	sk->caller = 0;
+	sk->stack = take_stack_at(ctx, BPF_CORE_READ(regs, ip), BPF_CORE_READ(regs, sp),
+				  BPF_CORE_READ(regs, bp), tgid, &sk->stack_err, true);
 }
 
 /* The creation site of whatever is being made now: stack at the outermost entry, and [rsp]. */

@@ -47,6 +47,20 @@ enum lt_func {
 	LT_FN_GO_NEW_TIMER,	/* runtime.newTimer(when, period, f, arg, c) >= 1.23: arg's data in RSI */
 	LT_FN_GO_NEWPROC,	/* runtime.newproc(fn): the creator's stack (--go-ancestry) */
 	LT_FN_GO_RUNQPUT,	/* runtime.runqput(pp, gp, next): the new g, in RBX */
+	/* fds: the libc wrapper of each way to make an fd (its syscall's family, enum lt_fd_sys) */
+	LT_FN_FD_OPEN,		/* open, open64, openat, openat64, creat, creat64 */
+	LT_FN_FD_SOCKET,
+	LT_FN_FD_SOCKETPAIR,
+	LT_FN_FD_ACCEPT,	/* accept, accept4 */
+	LT_FN_FD_PIPE,		/* pipe, pipe2 */
+	LT_FN_FD_EVENTFD,
+	LT_FN_FD_EPOLL,		/* epoll_create, epoll_create1 */
+	LT_FN_FD_SIGNALFD,
+	LT_FN_FD_INOTIFY,	/* inotify_init, inotify_init1 */
+	LT_FN_FD_MEMFD,
+	LT_FN_FD_DUP,		/* dup (dup2, dup3 and fcntl(F_DUPFD) are seen at their syscalls only) */
+	/* mmap */
+	LT_FN_MMAP,
 	LT_FN__MAX,
 };
 
@@ -63,6 +77,9 @@ enum lt_drop {
 	LT_DROP_THREADS_UNTRACKED,	/* thread map full */
 	LT_DROP_TIMERS_UNTRACKED,	/* timer map full */
 	LT_DROP_TIMER_MISMATCH,		/* /proc fdinfo disagrees with a tracked timerfd (user space) */
+	LT_DROP_FDS_UNTRACKED,		/* fd map full, or a dup'ed file's fd list full */
+	LT_DROP_FD_MISMATCH,		/* /proc/PID/fd disagrees with a tracked fd (user space) */
+	LT_DROP_MMAPS_UNTRACKED,	/* mapping map full */
 	LT_DROP__MAX,
 };
 
@@ -215,7 +232,7 @@ struct lt_go_timer_key {
 };
 _Static_assert(sizeof(struct lt_go_timer_key) == 16, "lt_go_timer_key layout");
 
-/* How timerfd closes are seen (rodata `release_hook`). */
+/* How timerfd and fd closes are seen (rodata `release_hook`). */
 enum lt_release_hook { LT_HOOK_TRACEPOINT = 0, LT_HOOK_KPROBE = 1, LT_HOOK_FENTRY = 2 };
 
 struct lt_timer_key {
@@ -250,6 +267,88 @@ struct lt_tmcreate {
 _Static_assert(sizeof(struct lt_tmcreate) == 48, "lt_tmcreate layout");
 
 /*
+ * File descriptors: every fd a traced process makes, by (tgid, fd). The
+ * kind is what BPF knows at the creation; user space reads the exact kind
+ * and the path or addresses from /proc at a report.
+ */
+enum lt_fd_kind {
+	LT_FDK_UNKNOWN = 0,	/* a dup of an fd from before the attach: /proc tells */
+	LT_FDK_FILE,
+	LT_FDK_TCP,
+	LT_FDK_UDP,
+	LT_FDK_UNIX,
+	LT_FDK_PIPE,
+	LT_FDK_EVENTFD,
+	LT_FDK_EPOLL,
+	LT_FDK_OTHER,
+	LT_FDK__MAX,
+};
+
+struct lt_fd_key {
+	__u32 tgid;
+	__s32 fd;
+};
+_Static_assert(sizeof(struct lt_fd_key) == 8, "lt_fd_key layout");
+
+struct lt_fd {
+	struct lt_site_key site;
+	__u64 created_ns;
+	__u64 file;		/* struct file * (the release hooks; 0 with the tracepoints) */
+	__u64 files;		/* struct files_struct * of its table (the release hooks) */
+	__u64 ino;		/* its inode: /proc/PID/fd/N must still lead to it */
+	__u32 dev;		/* its superblock's s_dev (kernel encoding: major << 20 | minor) */
+	__u16 kind;		/* enum lt_fd_kind */
+	__u16 cloexec;		/* closed by a successful exec */
+};
+_Static_assert(sizeof(struct lt_fd) == 64, "lt_fd layout");
+
+/* Tracked fds of one struct file in one fd table (dup'ed fds share the file). */
+#define LT_FD_DUPS	4
+
+struct lt_ffile_key {
+	__u64 files;		/* struct files_struct * (filp_close's owner id) */
+	__u64 file;		/* struct file * */
+};
+_Static_assert(sizeof(struct lt_ffile_key) == 16, "lt_ffile_key layout");
+
+struct lt_ffile {
+	__u32 tgid;
+	__s32 fd[LT_FD_DUPS];	/* -1: a free slot */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct lt_ffile) == 24, "lt_ffile layout");
+
+/* A wrapper's call between its uprobe and its syscall's exit (also mmap's). */
+struct lt_fdcreate {
+	struct lt_site_key site;
+	__u32 func;		/* enum lt_func: the syscall family it waits for */
+	__u32 skip;		/* mmap: inside an allocator or pthread_create: not a site */
+};
+_Static_assert(sizeof(struct lt_fdcreate) == 32, "lt_fdcreate layout");
+
+/*
+ * Anonymous mappings (--mmap), by (tgid, start). BPF keeps exact munmap
+ * and mremap matches up to date; user space lays the records over
+ * /proc/PID/maps (the newest record owns an address), so a partial munmap
+ * leaves the rest of a mapping at its site.
+ */
+struct lt_mmap_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 start;
+};
+_Static_assert(sizeof(struct lt_mmap_key) == 16, "lt_mmap_key layout");
+
+struct lt_mmap {
+	struct lt_site_key site;	/* stack 0 and caller 0 with `skip`: not a site */
+	__u64 len;		/* bytes, page-rounded */
+	__u64 created_ns;
+	__u32 skip;		/* made inside an allocator call or pthread_create: owns its addresses, shown nowhere */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct lt_mmap) == 48, "lt_mmap layout");
+
+/*
  * DWARF unwinding (--stacks dwarf|auto). User space turns each module's
  * .eh_frame into rows sorted by pc; BPF walks the stack with them.
  */
@@ -259,6 +358,7 @@ _Static_assert(sizeof(struct lt_tmcreate) == 48, "lt_tmcreate layout");
 #define LT_UW_ROW_SEARCH	9	/* binary-search steps within a page: up to 256 rows (one per byte) */
 #define LT_UW_NO_MOD		0xffffffffu	/* a mapping without a table: frame pointers */
 #define LT_STACK_COMPLETE	((__u64)-1)	/* last "frame" of a walk that reached the outermost frame */
+#define LT_UW_SYS_ONLY		(1u << 31)	/* uw_tgid: the tables walk only the fd and mmap syscalls' stacks */
 
 /* How a row finds the CFA (canonical frame address = rsp before the call). */
 enum lt_uw_cfa {

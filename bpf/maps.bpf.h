@@ -28,11 +28,13 @@ const volatile bool go_ancestry = false;	/* --go-ancestry */
 const volatile bool filter_tgid = false;	/* probes attached with pid = -1: check `targets` */
 const volatile bool has_excludes = false;	/* -a --exclude-comm: check `excluded` */
 const volatile __u32 self_tgid = 0;		/* leaktrace itself, never traced */
+const volatile __u32 release_hook = LT_HOOK_TRACEPOINT;	/* how timerfd and fd closes are seen */
 #else
 extern const volatile bool go_ancestry;
 extern const volatile bool filter_tgid;
 extern const volatile bool has_excludes;
 extern const volatile __u32 self_tgid;
+extern const volatile __u32 release_hook;
 #endif
 
 /* -a: processes left out by --exclude-comm (user space keeps it current) */
@@ -76,6 +78,26 @@ LT_SHARED struct {
 	__uint(value_size, LT_MAX_STACK_DEPTH * sizeof(__u64));
 	__uint(max_entries, 1);
 } stack_scratch SEC(".maps");
+
+/*
+ * The memory tracker's calls in flight, keyed by tid (bpf/alloc.bpf.c).
+ * LRU: a thread that dies mid-call never pins an entry. Shared: --mmap
+ * leaves out the mappings an allocator call makes (bpf/mmap.bpf.c).
+ */
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u32);
+	__type(value, struct lt_inflight);
+	__uint(max_entries, 8192);
+} inflight SEC(".maps");
+
+/* calling tid -> in-flight pthread_create (bpf/thread.bpf.c; --mmap leaves its stack out) */
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u32);
+	__type(value, struct lt_tcreate);
+	__uint(max_entries, 4096);
+} tcreate SEC(".maps");
 
 /* Keep the compiler from dropping a mask the verifier needs. */
 #define lt_barrier_var(v) asm volatile("" : "+r"(v))
@@ -134,6 +156,17 @@ LT_SHARED struct {
 	__uint(max_entries, LT_MAX_TARGETS);
 } go_tls SEC(".maps");
 
+/*
+ * Syscall tracepoints fire for every process: those that make records on
+ * their own (fds, --mmap) look the tgid up in `targets` (user space puts
+ * every target there) unless -a traces every process.
+ */
+#ifdef LT_COMMON_OWNER
+const volatile bool trace_all = false;		/* -a */
+#else
+extern const volatile bool trace_all;
+#endif
+
 static __always_inline bool tgid_wanted(__u32 tgid)
 {
 	if (tgid == self_tgid)
@@ -143,6 +176,16 @@ static __always_inline bool tgid_wanted(__u32 tgid)
 	if (has_excludes)
 		return bpf_map_lookup_elem(&excluded, &tgid) == NULL;
 	return true;
+}
+
+/* Is TGID traced? For the syscall tracepoints (see trace_all). */
+static __always_inline bool tgid_traced(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	if (trace_all)
+		return !has_excludes || bpf_map_lookup_elem(&excluded, &tgid) == NULL;
+	return bpf_map_lookup_elem(&targets, &tgid) != NULL;
 }
 
 #endif /* LT_MAPS_BPF_H */

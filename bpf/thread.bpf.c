@@ -39,14 +39,6 @@ struct {
 	__uint(max_entries, 1024);
 } early_exit SEC(".maps");
 
-/* calling tid -> in-flight pthread_create */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, __u32);
-	__type(value, struct lt_tcreate);
-	__uint(max_entries, 4096);
-} tcreate SEC(".maps");
-
 /* calling tid -> pthread_t being joined */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -20,8 +20,6 @@
 #define TFD_CLOEXEC		02000000
 #define CLOSE_RANGE_CLOEXEC	(1U << 2)
 
-const volatile __u32 release_hook = LT_HOOK_TRACEPOINT;
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct lt_timer_key);

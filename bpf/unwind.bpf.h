@@ -42,7 +42,12 @@ LT_SHARED struct {
 	__uint(max_entries, 1);
 } uw_procs SEC(".maps");
 
-/* tgid -> its slot in uw_procs */
+/*
+ * tgid -> its slot in uw_procs; with LT_UW_SYS_ONLY, only the stacks taken
+ * at the fd and mmap syscalls' tracepoints are walked with the tables (the
+ * process is otherwise walked with frame pointers: --stacks fp, or auto for
+ * a program that keeps them).
+ */
 LT_SHARED struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, __u32);
@@ -319,8 +324,11 @@ static long uw_step(__u32 i, void *arg)
 	return 0;
 }
 
-/* Walk the stack with the unwind tables into BUF. Bytes written, like bpf_get_stack(). */
-static __always_inline long uw_walk(struct pt_regs *ctx, __u32 slot, __u64 *buf)
+/*
+ * Walk the stack from the user registers IP, SP and BP with the unwind
+ * tables into BUF. Bytes written, like bpf_get_stack().
+ */
+static __always_inline long uw_walk(__u64 ip, __u64 sp, __u64 bp, __u32 slot, __u64 *buf)
 {
 	__u32 zero = 0, n;
 	__u64 *z = bpf_map_lookup_elem(&uw_zero, &zero);
@@ -329,9 +337,9 @@ static __always_inline long uw_walk(struct pt_regs *ctx, __u32 slot, __u64 *buf)
 	if (!z)
 		return -ENOENT;
 	/* every field the steps change starts from the opaque 0 */
-	s.pc = PT_REGS_IP(ctx);
-	s.sp = PT_REGS_SP(ctx);
-	s.bp = ctx->bp;
+	s.pc = ip;
+	s.sp = sp;
+	s.bp = bp;
 	s.slot = slot;
 	s.ra_at = *z;
 	s.n = *z;

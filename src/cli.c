@@ -17,7 +17,8 @@ const char *argp_program_version = "leaktrace " LT_VERSION;
 const char *argp_program_bug_address = NULL;
 
 static const char doc[] =
-"Find the code that holds memory, threads and timers that were never released,\n"
+"Find the code that holds memory, threads, timers and file descriptors that\n"
+"were never released (and, with --mmap, anonymous mappings),\n"
 "in a running process, without restarting it.\n"
 "\n"
 "Reports every INTERVAL seconds (default 10), COUNT times (default: until\n"
@@ -61,6 +62,7 @@ enum {
 	OPT_SERVE_ALLOW,
 	OPT_GO_ANCESTRY,
 	OPT_GO_MEMPROFILE_RATE,
+	OPT_MMAP,
 };
 
 static const struct argp_option options[] = {
@@ -74,8 +76,9 @@ static const struct argp_option options[] = {
 	{ "follow", 'f', NULL, 0, "Also trace the processes the targets fork from now on (their inherited blocks stay the parent's)", 1 },
 
 	{ NULL, 0, NULL, 0, "What to track:", 2 },
-	{ "track", OPT_TRACK, "LIST", 0, "Trackers to run, comma separated: mem, threads, timers, goroutines, goheap (default: all)", 2 },
-	{ "hooks", OPT_HOOKS, "HOW", 0, "How timerfd closes are seen: auto (default: the best the kernel has), fentry, kprobe or tracepoint", 2 },
+	{ "track", OPT_TRACK, "LIST", 0, "Trackers to run, comma separated: mem, threads, timers, fds, mmap, goroutines, goheap (default: all but mmap)", 2 },
+	{ "mmap", OPT_MMAP, NULL, 0, "Also track anonymous mmap, munmap and mremap made by the program itself (the mmap tracker)", 2 },
+	{ "hooks", OPT_HOOKS, "HOW", 0, "How timerfd and fd closes are seen: auto (default: the best the kernel has), fentry, kprobe or tracepoint", 2 },
 	{ "stacks", OPT_STACKS, "HOW", 0, "How stacks are walked: auto (default: .eh_frame tables for a program built without frame pointers), fp (frame pointers) or dwarf (.eh_frame tables for every process); -p and -c only", 2 },
 	{ "go-ancestry", OPT_GO_ANCESTRY, NULL, 0, "Go: a goroutine's creation stack continues through the go statements that led to it (entry probes on runtime.newproc and runqput; costs each new goroutine two traps)", 2 },
 	{ "go-memprofile-rate", OPT_GO_MEMPROFILE_RATE, "BYTES", 0, "Go: set the target's runtime.MemProfileRate to BYTES (opt-in: a write into the target; turns on the heap profile of a program built without it); -p and -c only", 2 },
@@ -382,6 +385,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_FAIL_ON_LEAK:
 		o->fail_on_leak = true;
 		break;
+	case OPT_MMAP:
+		o->mmap = true;
+		break;
 	case ARGP_KEY_ARG:
 		if (state->arg_num == 0)
 			err = parse_secs("INTERVAL", arg, 0.1, &o->interval);
@@ -486,8 +492,7 @@ int cli__parse(int argc, char **argv, struct lt_opts *o)
 	o->top_procs = 5;
 	o->max_size = UINT64_MAX;
 	o->formats = LT_FMT_TEXT;
-	for (int i = 0; i < lt_ntrackers; i++)
-		o->track |= lt_trackers[i]->track;
+	o->track = LT_TRACK_DEFAULT;
 	o->max_allocs = 1000000;
 	o->max_stacks = 32768;
 
@@ -516,6 +521,8 @@ int cli__parse(int argc, char **argv, struct lt_opts *o)
 		return 2;
 	}
 
+	if (o->mmap)
+		o->track |= LT_TRACK_MMAP;
 	targets = (o->npids > 0) + (o->command != NULL) + o->all;
 	if (targets == 0)
 		return usage_error("no target: give -p PID, -c 'CMD' or -a");

@@ -238,6 +238,29 @@ void map__delete_tgids(int fd, size_t key_size, const struct u64_vec *dead)
 	delete_if(fd, key_size, 0, tgid_dead, dead);
 }
 
+struct value_tgid_ctx {
+	size_t off;
+	const struct u64_vec *dead;
+};
+
+static bool value_tgid_dead(const void *key, const void *val, const void *ctx)
+{
+	const struct value_tgid_ctx *c = ctx;
+	uint32_t tgid;
+
+	(void)key;
+	memcpy(&tgid, (const char *)val + c->off, sizeof(tgid));
+	return u64_vec__has(c->dead, tgid);
+}
+
+void map__delete_by_value_u32(int fd, size_t key_size, size_t val_size, size_t off,
+			      const struct u64_vec *dead)
+{
+	struct value_tgid_ctx c = { off, dead };
+
+	delete_if(fd, key_size, val_size, value_tgid_dead, &c);
+}
+
 struct before_ctx {
 	uint32_t tgid;
 	uint64_t ns;

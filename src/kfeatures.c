@@ -7,6 +7,9 @@
 #include <sys/mount.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
 #include "kfeatures.h"
 #include "log.h"
 #include "umulti.h"
@@ -14,6 +17,39 @@
 bool kfeatures__btf(void)
 {
 	return access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+}
+
+bool kfeatures__btf_func(const char *name)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool ok;
+
+	if (!btf)
+		return false;
+	ok = btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
+	btf__free(btf);
+	return ok;
+}
+
+int kfeatures__fentry(const char *func)
+{
+	/* r0 = 0; exit */
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int id = libbpf_find_vmlinux_btf_id(func, BPF_TRACE_FENTRY), fd;
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY);
+
+	if (id < 0)
+		return id;
+	opts.attach_btf_id = id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "lt_fentry_probe", "Dual BSD/GPL", insns,
+			   sizeof(insns) / sizeof(insns[0]), &opts);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
 }
 
 bool kfeatures__kprobes(void)

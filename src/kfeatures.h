@@ -3,7 +3,8 @@
  * What the running kernel offers, checked in one place: BTF, the kprobe
  * PMU, uprobe_multi links, tracefs, and the kernels whose uretprobes kill
  * seccomp-filtered services. fentry is judged by loading it (the kernel
- * may refuse it even with BTF: EPERM here, see docs/design.md, "Kernels").
+ * may refuse it even with BTF: EPERM here, see docs/design.md, "Kernels"):
+ * an empty program first (kfeatures__fentry), then the real ones.
  */
 #ifndef LT_KFEATURES_H
 #define LT_KFEATURES_H
@@ -13,6 +14,14 @@
 
 /* /sys/kernel/btf/vmlinux: CO-RE programs need it. */
 bool kfeatures__btf(void);
+/* Does the kernel's BTF have the function NAME (not inlined away, fentry can attach)? */
+bool kfeatures__btf_func(const char *name);
+/*
+ * Does the kernel load an fentry program on FUNC? Loads an empty one and
+ * throws it away: a kernel that refuses fentry (EPERM here) says so in a
+ * millisecond, before the whole object is loaded for nothing. 0 or -errno.
+ */
+int kfeatures__fentry(const char *func);
 /* The kprobe PMU (/sys/bus/event_source/devices/kprobe). */
 bool kfeatures__kprobes(void);
 /* uprobe_multi links (6.6+), from the kernel's BTF; LEAKTRACE_NO_UPROBE_MULTI turns them off. */

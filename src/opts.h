@@ -36,7 +36,16 @@ enum lt_track {
 	LT_TRACK_TIMERS = 1 << 2,
 	LT_TRACK_GOROUTINES = 1 << 3,
 	LT_TRACK_GOHEAP = 1 << 4,
+	LT_TRACK_FDS = 1 << 5,
+	LT_TRACK_MMAP = 1 << 6,
 };
+
+/* The trackers whose syscall-tracepoint stacks are walked with the unwind tables in every --stacks mode. */
+#define LT_TRACK_SYS_WALKS (LT_TRACK_FDS | LT_TRACK_MMAP)
+
+/* --track's default (--mmap adds LT_TRACK_MMAP) */
+#define LT_TRACK_DEFAULT (LT_TRACK_MEM | LT_TRACK_THREADS | LT_TRACK_TIMERS | LT_TRACK_FDS | \
+			  LT_TRACK_GOROUTINES | LT_TRACK_GOHEAP)
 
 struct lt_opts {
 	int pids[LT_MAX_PIDS];
@@ -64,7 +73,8 @@ struct lt_opts {
 	bool force;		/* -a on a kernel known to kill seccomp-filtered services */
 	int top_procs;		/* -a: processes in a report */
 	char *exclude_comm;	/* -a: comma-separated comm names to leave out */
-	enum lt_hooks hooks;	/* how timerfd closes are seen */
+	bool mmap;		/* --mmap: track anonymous mappings too (LT_TRACK_MMAP) */
+	enum lt_hooks hooks;	/* how timerfd and fd closes are seen */
 	enum lt_stacks stacks;	/* --stacks */
 	char *serve;		/* --serve [ADDR:]PORT */
 	char *serve_allow;	/* --serve-allow CIDR[,CIDR...] */

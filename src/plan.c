@@ -75,6 +75,54 @@ static const struct tracked timer_syms[] = {
 	{ "timer_create", LT_FN_TIMER_CREATE, LT_PF_ALL_VERSIONS },
 };
 
+/*
+ * The libc wrappers of the syscalls that make fds, and mmap. With -a (no
+ * unwind tables) a uprobe on the wrapper takes the creation stack: a
+ * syscall-tracepoint stack walked with frame pointers loses the wrapper's
+ * caller; the fd itself comes from the sys_exit. Elsewhere the tracepoint
+ * walks the whole stack with the tables, which costs less than these
+ * probes (most wrappers start with an instruction the kernel single-steps;
+ * README, "Performance"): they are not planned (plan__set_stack_probes).
+ * fcntl, dup2 and dup3 are never probed: fcntl is called mostly for other
+ * commands, and their fds get the tracepoint's stack. timerfd_create is the
+ * timer tracker's.
+ */
+static const struct tracked fd_syms[] = {
+	{ "open", LT_FN_FD_OPEN, LT_PF_STACK_ONLY },		/* open64 too: one address */
+	{ "openat", LT_FN_FD_OPEN, LT_PF_STACK_ONLY },		/* openat64 */
+	{ "creat", LT_FN_FD_OPEN, LT_PF_STACK_ONLY },		/* creat64 */
+	{ "socket", LT_FN_FD_SOCKET, LT_PF_STACK_ONLY },
+	{ "socketpair", LT_FN_FD_SOCKETPAIR, LT_PF_STACK_ONLY },
+	{ "accept", LT_FN_FD_ACCEPT, LT_PF_STACK_ONLY },
+	{ "accept4", LT_FN_FD_ACCEPT, LT_PF_STACK_ONLY },
+	{ "pipe", LT_FN_FD_PIPE, LT_PF_STACK_ONLY },
+	{ "pipe2", LT_FN_FD_PIPE, LT_PF_STACK_ONLY },
+	{ "eventfd", LT_FN_FD_EVENTFD, LT_PF_STACK_ONLY },
+	{ "epoll_create", LT_FN_FD_EPOLL, LT_PF_STACK_ONLY },
+	{ "epoll_create1", LT_FN_FD_EPOLL, LT_PF_STACK_ONLY },
+	{ "signalfd", LT_FN_FD_SIGNALFD, LT_PF_STACK_ONLY },
+	{ "inotify_init", LT_FN_FD_INOTIFY, LT_PF_STACK_ONLY },
+	{ "inotify_init1", LT_FN_FD_INOTIFY, LT_PF_STACK_ONLY },
+	{ "memfd_create", LT_FN_FD_MEMFD, LT_PF_STACK_ONLY },
+	{ "dup", LT_FN_FD_DUP, LT_PF_STACK_ONLY },
+};
+
+static const struct tracked mmap_syms[] = {
+	{ "mmap", LT_FN_MMAP, LT_PF_STACK_ONLY },		/* mmap64 too */
+};
+
+static bool stack_probes = true;
+
+void plan__set_stack_probes(bool on)
+{
+	stack_probes = on;
+}
+
+bool plan__stack_probes(void)
+{
+	return stack_probes;
+}
+
 static const struct {
 	const struct tracked *syms;
 	size_t n;
@@ -84,6 +132,8 @@ static const struct {
 	{ mem_syms, sizeof(mem_syms) / sizeof(mem_syms[0]), LT_TRACKER_MEM, LT_TRACK_MEM },
 	{ thread_syms, sizeof(thread_syms) / sizeof(thread_syms[0]), LT_TRACKER_THREADS, LT_TRACK_THREADS },
 	{ timer_syms, sizeof(timer_syms) / sizeof(timer_syms[0]), LT_TRACKER_TIMERS, LT_TRACK_TIMERS },
+	{ fd_syms, sizeof(fd_syms) / sizeof(fd_syms[0]), LT_TRACKER_FDS, LT_TRACK_FDS },
+	{ mmap_syms, sizeof(mmap_syms) / sizeof(mmap_syms[0]), LT_TRACKER_MMAP, LT_TRACK_MMAP },
 };
 
 static int add_module(struct lt_plan *p, const char *path, const char *open_path,
@@ -157,6 +207,8 @@ static int add_probe(struct lt_plan *p, const struct tracked *t, enum lt_tracker
 	struct elf_sym syms[4];
 	int n, err = 0;
 
+	if ((t->flags & LT_PF_STACK_ONLY) && !stack_probes)
+		return 0;
 	n = elf_file__find_func(p->mods[mod].ef, t->name, syms, 4);
 	if (n <= 0)
 		return n < 0 ? n : -ENOENT;

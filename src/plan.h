@@ -29,9 +29,11 @@ enum lt_probe_flags {
 	LT_PF_SKIP_GLIBC = 1 << 2,	/* glibc's version calls another tracked function */
 	LT_PF_NEW = 1 << 3,		/* operator new: return probe only where new calls no tracked function */
 	LT_PF_ALL_VERSIONS = 1 << 4,	/* probe every version's address (timer_create has two) */
+	LT_PF_STACK_ONLY = 1 << 5,	/* only takes the creation stack: left out with --stacks dwarf */
 };
 
-enum lt_tracker { LT_TRACKER_MEM, LT_TRACKER_THREADS, LT_TRACKER_TIMERS, LT_TRACKER__MAX };
+enum lt_tracker { LT_TRACKER_MEM, LT_TRACKER_THREADS, LT_TRACKER_TIMERS, LT_TRACKER_FDS, LT_TRACKER_MMAP,
+		  LT_TRACKER__MAX };
 
 struct lt_probe {
 	const char *sym;	/* tracked name (static string) */
@@ -69,6 +71,14 @@ struct lt_plan {
  * trackers' probes are planned all the same), or another -errno.
  */
 int plan__live(int pid, const char *allocator, unsigned track, struct lt_plan *p);
+/*
+ * The fd and mmap syscalls' tracepoints walk whole stacks from the
+ * registers the syscall saved, with the unwind tables: their wrappers'
+ * uprobes, which only take the stack, are planned only where there are no
+ * tables (-a). See plan.c.
+ */
+void plan__set_stack_probes(bool on);
+bool plan__stack_probes(void);
 /*
  * Plan for EXE before it runs: resolve its interpreter's search the way
  * ld.so would (LD_PRELOAD, LD_LIBRARY_PATH, RUNPATH, ld.so.conf, default

@@ -31,6 +31,9 @@ const char *drop__name(int idx)
 		[LT_DROP_THREADS_UNTRACKED] = "threads_untracked",
 		[LT_DROP_TIMERS_UNTRACKED] = "timers_untracked",
 		[LT_DROP_TIMER_MISMATCH] = "timer_mismatch",
+		[LT_DROP_FDS_UNTRACKED] = "fds_untracked",
+		[LT_DROP_FD_MISMATCH] = "fd_mismatch",
+		[LT_DROP_MMAPS_UNTRACKED] = "mmaps_untracked",
 	};
 
 	return idx >= 0 && idx < LT_DROP__MAX && names[idx] ? names[idx] : "unknown";

@@ -171,7 +171,11 @@ struct lt_section {
 	int64_t delta;		/* change of tot[0] since the last report */
 	int64_t extra[6];	/* view-defined totals (threads: running in all, pre-existing) */
 	const char *note;	/* view-defined (timers: how closes are seen); static */
-	struct lt_proc *procs;	/* -a: top processes, by growth; NULL otherwise */
+	/*
+	 * -a: the top processes, by growth (by_process trackers); else the
+	 * view's own per-process totals (fds: open in all, RLIMIT_NOFILE); NULL
+	 */
+	struct lt_proc *procs;
 	int nprocs, nprocs_total;
 	struct lt_overview *ovs;	/* per-process overview (view-defined); owned */
 	int novs;

@@ -127,6 +127,7 @@ int tracer__attach_trackers(struct tracer *t, const struct lt_plan *plan)
 		const struct tracker *tk = t->tk[k].tk;
 		bool used = false;
 
+		used = tk->needs_no_probes;
 		for (int i = 0; i < plan->nprobes && !used; i++)
 			used = plan->probes[i].attached && (int)plan->probes[i].tracker == tk->plan_tracker;
 		if (!used || t->tk[k].attached || !tk->attach)
@@ -184,7 +185,8 @@ int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan)
 	/* Tables before probes, so that the first stacks are walked with them (-c: after the exec). */
 	if (!t->o->command)
 		uwload__sync(t->uw, fresh_image(t, tg));
-	if (t->filter && !t->o->all && (err = add_tgid(t, pid)))
+	/* every target: the syscall tracepoints of fds and --mmap look it up there too */
+	if (!t->o->all && (err = add_tgid(t, pid)))
 		return err;
 	mark_known(tg, plan);
 	n = attach__plan(t->att, pid, plan, false);
@@ -390,13 +392,25 @@ void tracer__verify_plan(struct tracer *t, int pid)
 		plan__free(&live);
 }
 
+/* TG is gone: its pid may come back as another process, which no syscall tracepoint may take for it. */
+static void target_gone(struct tracer *t, struct target *tg)
+{
+	__u32 k = tg->pid;
+
+	tg->exited = true;
+	uwload__forget(t->uw, tg->pid);
+	if (!t->o->all)
+		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.targets), &k);
+}
+
 void tracer__target_exited(struct tracer *t, int pid)
 {
 	struct target *tg = tracer__find(t, pid);
 
 	if (tg)
-		tg->exited = true;
-	uwload__forget(t->uw, pid);
+		target_gone(t, tg);
+	else
+		uwload__forget(t->uw, pid);
 }
 
 /* --follow: processes the fork tracepoint added to the tgid map become targets. */
@@ -471,12 +485,10 @@ int tracer__alive(struct tracer *t)
 
 		if (tg->exited)
 			continue;
-		if (util__pid_alive(tg->pid)) {
+		if (util__pid_alive(tg->pid))
 			n++;
-		} else {
-			tg->exited = true;
-			uwload__forget(t->uw, tg->pid);
-		}
+		else
+			target_gone(t, tg);
 	}
 	return n;
 }

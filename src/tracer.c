@@ -31,6 +31,24 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
+/*
+ * bench/fds.py: LEAKTRACE_FD_UPROBES=1 takes the fd and mmap stacks at
+ * uprobes on the libc wrappers, as -a does, instead of walking them from
+ * the syscalls' saved registers with the unwind tables.
+ */
+static bool fd_uprobes(void)
+{
+	const char *e = getenv("LEAKTRACE_FD_UPROBES");
+
+	return e && strcmp(e, "1") == 0;
+}
+
+/* Do the fd and mmap syscalls' stacks use the unwind tables (every -p and -c target)? */
+static bool sys_walks(const struct lt_opts *o)
+{
+	return !o->all && (o->track & LT_TRACK_SYS_WALKS) && !fd_uprobes();
+}
+
 /* The program serving a plan's probes of TRACKER (attach.h). */
 static struct bpf_program *probe_prog(void *ctx, enum lt_tracker tracker, bool ret)
 {
@@ -58,6 +76,8 @@ static int load_skel(struct tracer *t, enum lt_release_hook hook)
 	t->skel->rodata->self_tgid = getpid();
 	t->skel->rodata->filter_tgid = t->filter && !o->all;
 	t->skel->rodata->has_excludes = o->exclude_comm != NULL;
+	t->skel->rodata->trace_all = o->all;
+	t->skel->rodata->release_hook = hook;
 	for (int i = 0; i < lt_ntrackers; i++) {
 		const struct tracker *tk = lt_trackers[i];
 
@@ -69,7 +89,7 @@ static int load_skel(struct tracer *t, enum lt_release_hook hook)
 				bpf_program__set_expected_attach_type(tk->prog(t, ret), LT_BPF_TRACE_UPROBE_MULTI);
 	}
 	bpf_map__set_max_entries(t->skel->maps.stacks, o->max_stacks);
-	uwload__size_maps(t->skel, o->all ? LT_STACKS_FP : o->stacks);
+	uwload__size_maps(t->skel, o->all ? LT_STACKS_FP : o->stacks, sys_walks(o));
 	err = leaktrace_bpf__load(t->skel);
 	if (err) {
 		leaktrace_bpf__destroy(t->skel);
@@ -78,16 +98,31 @@ static int load_skel(struct tracer *t, enum lt_release_hook hook)
 	return err;
 }
 
-static const char *hook_name(enum lt_release_hook h)
+/* The functions the release hooks attach to, for the trackers that are on. */
+static const char *hook_funcs(const struct tracer *t, char *buf, size_t len)
 {
-	return h == LT_HOOK_FENTRY ? "fentry on timerfd_release" :
-	       h == LT_HOOK_KPROBE ? "kprobe on timerfd_release" :
-	       "tracepoints: sys_exit of close, close_range, dup2, dup3, and exec";
+	bool timers = t->o->track & LT_TRACK_TIMERS, fds = t->o->track & LT_TRACK_FDS;
+
+	snprintf(buf, len, "%s%s%s", timers ? "timerfd_release" : "", timers && fds ? " and " : "",
+		 fds ? t->fd_release_fn : "");
+	return buf;
+}
+
+static const char *hook_name(struct tracer *t, enum lt_release_hook h)
+{
+	char fn[64];
+
+	if (h == LT_HOOK_TRACEPOINT)
+		snprintf(t->hooks, sizeof(t->hooks), "tracepoints: sys_exit of close, close_range, dup2, dup3, and exec");
+	else
+		snprintf(t->hooks, sizeof(t->hooks), "%s on %s", h == LT_HOOK_FENTRY ? "fentry" : "kprobe",
+			 hook_funcs(t, fn, sizeof(fn)));
+	return t->hooks;
 }
 
 const char *tracer__hooks(const struct tracer *t)
 {
-	return hook_name(t->hook);
+	return t->hooks;
 }
 
 /*
@@ -98,19 +133,28 @@ const char *tracer__hooks(const struct tracer *t)
 static int load_with_hooks(struct tracer *t)
 {
 	const struct lt_opts *o = t->o;
-	enum lt_hooks want = (o->track & LT_TRACK_TIMERS) ? o->hooks : LT_HOOKS_TRACEPOINT;
+	enum lt_hooks want = (o->track & (LT_TRACK_TIMERS | LT_TRACK_FDS)) ? o->hooks : LT_HOOKS_TRACEPOINT;
+	char fn[64];
 	int err;
 
+	hook_funcs(t, fn, sizeof(fn));
 	if (want == LT_HOOKS_FENTRY || want == LT_HOOKS_AUTO) {
-		err = load_skel(t, LT_HOOK_FENTRY);
+		/* an empty fentry program on each hook function first: a refusal costs no load of everything */
+		err = 0;
+		if (o->track & LT_TRACK_TIMERS)
+			err = kfeatures__fentry("timerfd_release");
+		if (!err && (o->track & LT_TRACK_FDS))
+			err = kfeatures__fentry(t->fd_release_fn);
+		if (!err)
+			err = load_skel(t, LT_HOOK_FENTRY);
 		if (!err)
 			return 0;
 		if (want == LT_HOOKS_FENTRY) {
-			lt_err("--hooks fentry: the kernel refused the fentry program on timerfd_release (%s)\n",
+			lt_err("--hooks fentry: the kernel refused the fentry program on %s (%s)\n", fn,
 			       strerror(-err));
 			return err;
 		}
-		lt_info(1, "fentry on timerfd_release refused (%s); trying the next hook\n", strerror(-err));
+		lt_info(1, "fentry on %s refused (%s); trying the next hook\n", fn, strerror(-err));
 	}
 	if (want == LT_HOOKS_KPROBE || (want == LT_HOOKS_AUTO && kfeatures__kprobes())) {
 		if (!kfeatures__kprobes()) {
@@ -158,6 +202,19 @@ struct tracer *tracer__new(const struct lt_opts *o)
 	}
 	t->multi = kfeatures__uprobe_multi();
 	/*
+	 * Every way an fd ends goes through one per-fd call: filp_close (close,
+	 * close_range, dup2 onto it, exec's CLOEXEC, exit). Since about 6.8
+	 * close(2) calls filp_flush directly, which filp_close calls too.
+	 */
+	t->fd_release_fn = kfeatures__btf_func("filp_flush") ? "filp_flush" : "filp_close";
+	/*
+	 * The fd and mmap tracepoints walk whole stacks themselves with the
+	 * unwind tables (cheaper than a uprobe on the libc wrappers, most of
+	 * which would be single-stepped: see README, "Performance"); -a has no
+	 * tables, so there the wrappers' uprobes take the stacks.
+	 */
+	plan__set_stack_probes(o->all || fd_uprobes());
+	/*
 	 * pid-bound uprobes get slower with every pid on the same function
 	 * (2.2 us at 1 pid, 12.7 us at 201): above a few, attach once for
 	 * every pid and filter by tgid in BPF. --follow needs it too.
@@ -169,8 +226,8 @@ struct tracer *tracer__new(const struct lt_opts *o)
 		"one perf-event uprobe link per probe");
 	err = load_with_hooks(t);
 	if (err) {
-		if (err == -EOPNOTSUPP || (o->track & LT_TRACK_TIMERS && o->hooks != LT_HOOKS_AUTO &&
-					   o->hooks != LT_HOOKS_TRACEPOINT))
+		if (err == -EOPNOTSUPP || (o->track & (LT_TRACK_TIMERS | LT_TRACK_FDS) &&
+					   o->hooks != LT_HOOKS_AUTO && o->hooks != LT_HOOKS_TRACEPOINT))
 			; /* the hook's own line is printed */
 		else if (err == -EPERM)
 			lt_err("the kernel refused to load BPF programs (%s): run as root, or with CAP_BPF and CAP_PERFMON\n",
@@ -180,15 +237,16 @@ struct tracer *tracer__new(const struct lt_opts *o)
 			       strerror(-err));
 		goto out_free;
 	}
-	if (o->track & LT_TRACK_TIMERS)
-		lt_info(1, "timerfd closes: %s\n", hook_name(t->hook));
+	hook_name(t, t->hook);
+	if (o->track & (LT_TRACK_TIMERS | LT_TRACK_FDS))
+		lt_info(1, "%s closes: %s\n", o->track & LT_TRACK_TIMERS ? "timerfd" : "fd", t->hooks);
 	t->att = attach__new(t->multi, t->filter, probe_prog, t);
 	if (!t->att) {
 		err = -ENOMEM;
 		goto out_free;
 	}
-	if (!o->all && o->stacks != LT_STACKS_FP) {
-		t->uw = uwload__new(t->skel, o->stacks);
+	if (!o->all && (o->stacks != LT_STACKS_FP || sys_walks(o))) {
+		t->uw = uwload__new(t->skel, o->stacks, sys_walks(o));
 		if (!t->uw) {
 			err = -ENOMEM;
 			goto out_free;
@@ -213,6 +271,10 @@ void tracer__free(struct tracer *t)
 		return;
 	/* links first: nothing fires into maps that go away */
 	attach__free(t->att);
+	/* the trackers' own state first: theirs of each target too */
+	for (int i = 0; i < t->ntk; i++)
+		if (t->tk[i].tk->free)
+			t->tk[i].tk->free(t);
 	plan__free(&t->sysplan);
 	for (int i = 0; i < t->ntg; i++) {
 		struct target *tg = t->tg[i];
@@ -235,8 +297,6 @@ void tracer__free(struct tracer *t)
 	}
 	free(t->tg);
 	for (int i = 0; i < t->ntk; i++) {
-		if (t->tk[i].tk->free)
-			t->tk[i].tk->free(t);
 		free(t->tk[i].priv);
 		trend_tab__free(t->tk[i].trend);
 	}

@@ -101,6 +101,8 @@ struct tracer {
 	bool filter;		/* probes attached for every pid; BPF checks the targets map */
 	bool follow_tp, exec_tp;
 	enum lt_release_hook hook;	/* how fd releases are seen */
+	const char *fd_release_fn;	/* the fd tracker's hook: filp_flush where the kernel has it, else filp_close */
+	char hooks[160];		/* tracer__hooks() */
 	struct lt_plan sysplan;	/* -a: every allocator file in use */
 	struct u64_vec gc_stacks;	/* -a: stacks unreferenced at the last GC */
 	struct uwload *uw;	/* --stacks auto|dwarf: the unwind tables */
@@ -137,6 +139,9 @@ int64_t map__count(int fd, size_t key_size);
 void map__delete_tgids(int fd, size_t key_size, const struct u64_vec *dead);
 /* Delete TGID's entries whose u64 at TS_OFF in the value is before NS (an old image's records). */
 void map__delete_before(int fd, size_t key_size, size_t val_size, uint32_t tgid, uint64_t ns, size_t ts_off);
+/* Delete every entry whose value has a u32 tgid in DEAD at OFF. */
+void map__delete_by_value_u32(int fd, size_t key_size, size_t val_size, size_t off,
+			      const struct u64_vec *dead);
 /* Append the u64 at OFF in every key (IN_KEY) or value of map FD to VEC. */
 void map__collect_u64(int fd, size_t key_size, size_t val_size, bool in_key, size_t off, struct u64_vec *vec);
 /* What a collector's map callback gets (collect__map). */

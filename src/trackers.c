@@ -6,6 +6,8 @@ const struct tracker *const lt_trackers[] = {
 	&lt_tracker_mem,
 	&lt_tracker_threads,
 	&lt_tracker_timers,
+	&lt_tracker_fds,
+	&lt_tracker_mmap,
 	&lt_tracker_goroutines,
 	&lt_tracker_goheap,
 };

@@ -25,6 +25,8 @@
 extern const struct lt_view lt_view_memory;
 extern const struct lt_view lt_view_threads;
 extern const struct lt_view lt_view_timers;
+extern const struct lt_view lt_view_fds;
+extern const struct lt_view lt_view_mmap;
 extern const struct lt_view lt_view_goroutines;
 extern const struct lt_view lt_view_goheap;
 
@@ -61,6 +63,7 @@ struct tracker {
 	bool keep_dead;			/* a gone target keeps the sites it had while it lived */
 	bool by_process;		/* -a: its section lists the top processes */
 	bool go_only;			/* its section only when a Go program is traced (or with -a) */
+	bool needs_no_probes;		/* its tracepoints serve a target without its uprobes too */
 	/* Between open and load: map sizes, which programs load. */
 	void (*configure)(struct tracer *t);
 	/* The program of its entry (RET: return) uprobes; NULL: none. */
@@ -100,8 +103,8 @@ struct tracker {
 	void (*free)(struct tracer *t);
 };
 
-extern const struct tracker lt_tracker_mem, lt_tracker_threads, lt_tracker_timers, lt_tracker_goroutines,
-	lt_tracker_goheap;
+extern const struct tracker lt_tracker_mem, lt_tracker_threads, lt_tracker_timers, lt_tracker_fds,
+	lt_tracker_mmap, lt_tracker_goroutines, lt_tracker_goheap;
 
 /* The table, in report order. */
 extern const struct tracker *const lt_trackers[];

@@ -31,12 +31,14 @@ struct uw_proc {
 	int pid;
 	uint32_t slot;
 	bool tables;		/* walked with tables (else frame pointers) */
+	bool sys;		/* only the fd and mmap syscalls' stacks are */
 	struct lt_uproc last;	/* what BPF has */
 };
 
 struct uwload {
 	struct leaktrace_bpf *skel;
 	enum lt_stacks mode;
+	bool sys;		/* the fd and mmap syscalls' stacks use the tables in every mode */
 	struct uw_module *mods;
 	int nmods;
 	uint32_t rows_used, pages_used, mods_used;
@@ -46,9 +48,9 @@ struct uwload {
 	bool full_warned;
 };
 
-void uwload__size_maps(struct leaktrace_bpf *skel, enum lt_stacks mode)
+void uwload__size_maps(struct leaktrace_bpf *skel, enum lt_stacks mode, bool sys)
 {
-	if (mode == LT_STACKS_FP)
+	if (mode == LT_STACKS_FP && !sys)
 		return;	/* the 1-entry defaults: bpf_get_stack() only */
 	bpf_map__set_max_entries(skel->maps.uw_rows, UW_ROWS_MAX);
 	bpf_map__set_max_entries(skel->maps.uw_pages, UW_PAGES_MAX);
@@ -56,11 +58,11 @@ void uwload__size_maps(struct leaktrace_bpf *skel, enum lt_stacks mode)
 	bpf_map__set_max_entries(skel->maps.uw_procs, LT_MAX_TARGETS);
 }
 
-struct uwload *uwload__new(struct leaktrace_bpf *skel, enum lt_stacks mode)
+struct uwload *uwload__new(struct leaktrace_bpf *skel, enum lt_stacks mode, bool sys)
 {
 	struct uwload *u;
 
-	if (mode == LT_STACKS_FP)
+	if (mode == LT_STACKS_FP && !sys)
 		return NULL;
 	u = calloc(1, sizeof(*u));
 	if (!u)
@@ -72,6 +74,7 @@ struct uwload *uwload__new(struct leaktrace_bpf *skel, enum lt_stacks mode)
 	}
 	u->skel = skel;
 	u->mode = mode;
+	u->sys = sys;
 	return u;
 }
 
@@ -221,7 +224,7 @@ int uwload__sync(struct uwload *u, const struct proc_image *img)
 	struct uw_proc *p;
 	bool tables, exe_fp = true, had;
 	int pid = img ? img->pid : 0;
-	__u32 key = pid;
+	__u32 key = pid, val;
 	int err = 0;
 
 	if (!u || !pm)
@@ -258,12 +261,12 @@ int uwload__sync(struct uwload *u, const struct proc_image *img)
 		up.n++;
 	}
 
-	tables = u->mode == LT_STACKS_DWARF || !exe_fp;
-	p = proc_of(u, pid, tables);
+	tables = u->mode == LT_STACKS_DWARF || (u->mode == LT_STACKS_AUTO && !exe_fp);
+	p = proc_of(u, pid, tables || u->sys);
 	if (!p)
-		return tables ? -ENOSPC : 0;
+		return tables || u->sys ? -ENOSPC : 0;
 	had = p->tables;
-	if (!tables) {
+	if (!tables && !u->sys) {
 		bpf_map_delete_elem(bpf_map__fd(u->skel->maps.uw_tgid), &key);
 		p->tables = false;
 		return 0;
@@ -275,10 +278,18 @@ int uwload__sync(struct uwload *u, const struct proc_image *img)
 		p->last = up;
 	}
 	/* (again after an exec, which deletes it in BPF) */
-	err = bpf_map_update_elem(bpf_map__fd(u->skel->maps.uw_tgid), &key, &p->slot, BPF_ANY);
+	val = p->slot | (tables ? 0 : LT_UW_SYS_ONLY);
+	err = bpf_map_update_elem(bpf_map__fd(u->skel->maps.uw_tgid), &key, &val, BPF_ANY);
 	if (err)
 		return -errno;
-	p->tables = true;
+	p->tables = tables;
+	if (!tables) {
+		if (!p->sys)
+			lt_info(1, "unwind: pid %d: frame pointers, but .eh_frame tables for the fd and mmap syscalls' stacks\n",
+				pid);
+		p->sys = true;
+		return 0;
+	}
 	if (!had)
 		lt_info(1, "unwind: pid %d: stacks walked with .eh_frame tables (%s)\n", pid,
 			  u->mode == LT_STACKS_DWARF ? "--stacks dwarf" : "its program keeps no frame pointer");

@@ -8,16 +8,20 @@
 #ifndef LT_UWLOAD_H
 #define LT_UWLOAD_H
 
+#include <stdbool.h>
 #include "opts.h"
 
 struct leaktrace_bpf;
 struct proc_image;
 struct uwload;
 
-/* Size the unwinder's maps for MODE; call between open and load. */
-void uwload__size_maps(struct leaktrace_bpf *skel, enum lt_stacks mode);
-/* NULL when MODE is fp (nothing to do), or on ENOMEM. */
-struct uwload *uwload__new(struct leaktrace_bpf *skel, enum lt_stacks mode);
+/*
+ * Size the unwinder's maps for MODE (SYS: the fd and mmap syscalls' stacks
+ * are walked with the tables whatever MODE says); call between open and load.
+ */
+void uwload__size_maps(struct leaktrace_bpf *skel, enum lt_stacks mode, bool sys);
+/* NULL when MODE is fp and not SYS (nothing to do), or on ENOMEM. */
+struct uwload *uwload__new(struct leaktrace_bpf *skel, enum lt_stacks mode, bool sys);
 /*
  * Bring the mapping table of IMG's process up to date: load the tables of
  * modules mapped since, and decide (auto) whether it is walked with them.

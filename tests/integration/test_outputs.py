@@ -129,8 +129,9 @@ def test_pprof_leaker_opens_in_go_pprof():
             check_eq(f.read(2), b"\x1f\x8b", "gzip magic of the pprof file")
         with gzip.open(path) as f:
             check(len(f.read()) > 100, "decompressed profile is not empty")
-        extra = set(os.listdir(tmp)) - {"heap.pb.gz", "heap.threads.pb.gz", "heap.timers.pb.gz"}
-        check_eq(sorted(extra), [], "files beside heap.pb.gz other than its threads/timers siblings")
+        extra = set(os.listdir(tmp)) - {"heap.pb.gz", "heap.threads.pb.gz", "heap.timers.pb.gz",
+                                        "heap.fds.pb.gz"}
+        check_eq(sorted(extra), [], "files beside heap.pb.gz other than its threads/timers/fds siblings")
 
         rc, raw, err = go_pprof(["-raw", path], tmp)
         if rc != 0:
@@ -222,7 +223,9 @@ def test_periodic_files_and_n():
             check_eq(lt.out.text().strip(), "", "stdout when every format has a file")
         want = sorted([f"r{n}.jsonl" for n in (1, 2, 3)] + [f"f{n}.folded" for n in (1, 2, 3)]
                       + ["heap.pb.gz"])
-        siblings = {"heap.threads.pb.gz", "heap.timers.pb.gz"}   # once those sections exist
+        # once those sections exist; the fds section has its own folded file too
+        siblings = {"heap.threads.pb.gz", "heap.timers.pb.gz", "heap.fds.pb.gz"} | \
+            {f"f{n}.fds.folded" for n in (1, 2, 3)}
         check_eq(sorted(set(os.listdir(d)) - siblings), want, "files written")
         for n in (1, 2, 3):
             lines = open(os.path.join(d, f"r{n}.jsonl")).read().splitlines()

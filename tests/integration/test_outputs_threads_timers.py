@@ -124,9 +124,10 @@ def test_pprof_timers_profile():
 
 
 def test_pprof_every_section_with_n():
-    """All trackers, -o p.%n.pb.gz, 2 reports 1 s apart: the heap, threads and timers
-    profiles of each report, named p.N.pb.gz, p.N.threads.pb.gz, p.N.timers.pb.gz; the
-    folded file of the same run has memory lines only."""
+    """All trackers, -o p.%n.pb.gz, 2 reports 1 s apart: the heap, threads, timers and fds
+    profiles of each report, named p.N.pb.gz, p.N.threads.pb.gz, p.N.timers.pb.gz,
+    p.N.fds.pb.gz; the folded file of the same run has memory lines only (the fds
+    section's go to f.fds.folded)."""
     with tempfile.TemporaryDirectory() as tmp:
         d = os.path.join(tmp, "out")
         os.mkdir(d)
@@ -136,8 +137,8 @@ def test_pprof_every_section_with_n():
             lt.wait_ready()
             t.release(expect="DONE")
             lt.wait(timeout=(2 + 20) * SCALE)
-        want = sorted(f"p.{n}{kind}.pb.gz" for n in (1, 2) for kind in ("", ".threads", ".timers"))
-        check_eq(sorted(os.listdir(d)), sorted(want + ["f.folded"]), "files written")
+        want = sorted(f"p.{n}{kind}.pb.gz" for n in (1, 2) for kind in ("", ".threads", ".timers", ".fds"))
+        check_eq(sorted(os.listdir(d)), sorted(want + ["f.folded", "f.fds.folded"]), "files written")
         for frames, _ in parse_folded(open(os.path.join(d, "f.folded")).read()):
             check(not frames[0].startswith("["), f"a folded line that is not memory: {frames}")
         if not shutil.which("go"):

@@ -36,6 +36,26 @@ static void test_defaults(void)
 	ASSERT_TRUE(o.outs[0].path == NULL, "to stdout");
 	ASSERT_EQ(o.max_allocs, 1000000, "max allocs");
 	ASSERT_TRUE(o.max_size == UINT64_MAX, "max size");
+	ASSERT_EQ(o.track, LT_TRACK_MEM | LT_TRACK_THREADS | LT_TRACK_TIMERS | LT_TRACK_FDS,
+		  "default trackers: all but mmap");
+	cli__free(&o);
+}
+
+/* --track fds,mmap; --mmap adds the mmap tracker to whatever --track says, before or after it. */
+static void test_track_fds_mmap(void)
+{
+	struct lt_opts o;
+
+	if (ASSERT_EQ(parse(&o, ARGS("-p", "1", "--track", "fds,mmap")), 0, "--track fds,mmap"))
+		ASSERT_EQ(o.track, LT_TRACK_FDS | LT_TRACK_MMAP, "fds and mmap");
+	cli__free(&o);
+	if (ASSERT_EQ(parse(&o, ARGS("-p", "1", "--mmap")), 0, "--mmap"))
+		ASSERT_EQ(o.track, LT_TRACK_DEFAULT | LT_TRACK_MMAP, "the default and mmap");
+	cli__free(&o);
+	if (ASSERT_EQ(parse(&o, ARGS("-p", "1", "--mmap", "--track", "mem")), 0, "--mmap --track mem"))
+		ASSERT_EQ(o.track, LT_TRACK_MEM | LT_TRACK_MMAP, "mem and mmap");
+	cli__free(&o);
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--track", "fd")), 2, "--track fd (unknown name)");
 	cli__free(&o);
 }
 
@@ -161,6 +181,7 @@ static void test_format_lists_and_outputs(void)
 
 static const struct test_case tests[] = {
 	TEST_CASE(test_defaults),
+	TEST_CASE(test_track_fds_mmap),
 	TEST_CASE(test_everything),
 	TEST_CASE(test_command),
 	TEST_CASE(test_usage_errors_exit_2),

@@ -275,6 +275,99 @@ static void test_text_report(void)
 	report__free_sites(&r);
 }
 
+/* The fds and mmap sections: a synthetic report through the JSON and text writers. */
+static void fill_fds(struct lt_report *r, struct lt_target *tg)
+{
+	static const char *const kinds[] = { "file", "tcp", "udp", "unix", "pipe", "eventfd", "epoll", "other" };
+	struct lt_section *sec;
+	struct lt_site *s;
+
+	memset(r, 0, sizeof(*r));
+	r->number = 1;
+	r->final = true;
+	tg->pid = 7;
+	strcpy(tg->comm, "srv");
+	r->targets = tg;
+	r->ntargets = 1;
+	sec = report__add_section(r, &lt_view_fds);
+	section__alloc_sites(sec, 1);
+	s = &sec->sites[0];
+	*s = (struct lt_site){ .pid = 7, .v = { 9 }, .delta = 2, .oldest_age_s = 3, .trend = LT_TREND_GROWING };
+	strcpy(s->comm, "srv");
+	s->counts = calloc(8, sizeof(*s->counts));
+	s->ncounts = 8;
+	for (int k = 0; k < 8; k++)
+		s->counts[k] = (struct lt_count){ strdup(kinds[k]), k == 1 ? 7 : k == 4 ? 2 : 0 };
+	s->label = strdup("127.0.0.1:1 -> 127.0.0.1:2");
+	sec->tot[0] = 9;
+	sec->delta = 2;
+	sec->extra[0] = 1024;
+	sec->extra[1] = 3;
+	sec->extra[2] = 1013;
+	sec->extra[3] = 1001;
+	sec->procs = calloc(1, sizeof(*sec->procs));
+	sec->procs[0] = (struct lt_proc){ .pid = 7, .comm = "srv", .v = { 1013, 1024, 3, 1001 } };
+	sec->nprocs = sec->nprocs_total = 1;
+	sec = report__add_section(r, &lt_view_mmap);
+	section__alloc_sites(sec, 1);
+	sec->sites[0] = (struct lt_site){ .pid = 7, .v = { 8192, 1 }, .delta = 8192, .oldest_age_s = -1 };
+	sec->tot[0] = 8192;
+	sec->tot[1] = 1;
+}
+
+static void test_fds_mmap_sections(void)
+{
+	struct lt_report r;
+	struct lt_target tg;
+	char path[] = "/tmp/lt-json-XXXXXX", cmd[768], out[512] = "", *buf = NULL;
+	size_t len = 0;
+	int fd = mkstemp(path);
+	FILE *f, *p;
+
+	if (!ASSERT_TRUE(fd >= 0, "mkstemp"))
+		return;
+	fill_fds(&r, &tg);
+	f = open_memstream(&buf, &len);
+	ASSERT_EQ(output__text(f, &r), 0, "output__text");
+	fclose(f);
+	ASSERT_TRUE(strstr(buf, "FDS: 9 open from tracked creation sites, +2 since the last report") != NULL,
+		    "fds headline");
+	ASSERT_TRUE(strstr(buf, "  pid 7 (srv): 1,013 of 1,024 fds open (RLIMIT_NOFILE), 3 from before the attach, "
+			   "1001 not seen made") != NULL, "the limit line");
+	ASSERT_TRUE(strstr(buf, "  #1 9 open (tcp 7, pipe 2), +2 since last, growing, oldest 3.0 s, "
+			   "e.g. 127.0.0.1:1 -> 127.0.0.1:2") != NULL, "fds site line");
+	ASSERT_TRUE(strstr(buf, "MMAP: 8192 bytes (8.0 KiB) of anonymous mappings in 1 regions") != NULL,
+		    "mmap headline");
+	free(buf);
+	if (system("python3 -c pass 2>/dev/null") != 0) {
+		test__skip("python3 is missing");
+		goto out;
+	}
+	f = fdopen(fd, "w");
+	fd = -1;
+	ASSERT_EQ(output__json(f, &r), 0, "output__json");
+	fclose(f);
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c 'import json; d=json.loads(open(\"%s\").read()); f=d[\"fds\"]; s=f[\"sites\"][0]; "
+		 "m=d[\"mmap\"]; print(f[\"open\"], f[\"preexisting\"], f[\"limit\"], f[\"total_open\"], "
+		 "f[\"processes\"][0][\"open\"], s[\"open\"], sorted(k for k, v in s[\"kinds\"].items() if v), "
+		 "len(s[\"kinds\"]), s[\"example\"], s[\"delta\"], m[\"bytes\"], m[\"regions\"], "
+		 "m[\"sites\"][0][\"delta_bytes\"], m[\"sites\"][0][\"oldest_age_s\"])'", path);
+	p = popen(cmd, "r");
+	if (p) {
+		if (!fgets(out, sizeof(out), p))
+			out[0] = 0;
+		pclose(p);
+	}
+	ASSERT_STREQ(out, "9 3 1024 1013 1013 9 ['pipe', 'tcp'] 8 127.0.0.1:1 -> 127.0.0.1:2 2 8192 1 8192 None\n",
+		     "fds and mmap JSON fields");
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	report__free_sites(&r);
+}
+
 static const struct test_case tests[] = {
 	TEST_CASE(test_trend_new_until_min_samples),
 	TEST_CASE(test_trend_steady_leak_grows),
@@ -289,6 +382,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_sort_counts),
 	TEST_CASE(test_json_is_valid_and_complete),
 	TEST_CASE(test_text_report),
+	TEST_CASE(test_fds_mmap_sections),
 };
 
 int main(int argc, char **argv)

@@ -13,6 +13,8 @@ mount -t bpf bpf /sys/fs/bpf
 # shellcheck disable=SC3045	# busybox sh has ulimit -l
 ulimit -l unlimited
 hostname vmtest
+# loopback: fdleak connects TCP sockets to itself
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 [ -f /vm/env ] && . /vm/env
 export SCALE IN_VM
 echo "VMINFO kernel $(uname -r); $(grep -c ^processor /proc/cpuinfo) cpu(s);" \

@@ -35,9 +35,9 @@ VM_SCALE=${VM_SCALE:-10}
 VM_MEM=${VM_MEM:-1024}
 VM_SMP=${VM_SMP:-1}
 # Targets copied into the VM (tests/targets/NAME), with their shared libraries.
-VM_TARGETS="leaker leaker_nopvalloc leaker_nofp threads timers fpalloc"
+VM_TARGETS="leaker leaker_nopvalloc leaker_nofp threads timers fpalloc fdleak fdleak_nofp"
 # Sources whose /* LEAK:<marker> */ line numbers the tests need (NAME.lines).
-VM_SOURCES="leaker threads timers fpalloc"
+VM_SOURCES="leaker threads timers fpalloc fdleak"
 JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 QEMU=${VM_QEMU:-qemu-system-x86_64}
 

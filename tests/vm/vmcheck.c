@@ -21,14 +21,22 @@
  *       function: sums of open and periodic, and each site's kind,
  *       interval_ns and stack[0] at SRC:LINE. No other timer site; no
  *       timer drops.
+ *   vmcheck fds REPORT EXE SRC OPEN HOOKS [FUNC:OPEN:KIND=N[+KIND=N...]:LINE]...
+ *       fds.open; "hooks" starts with HOOKS ("-": any); per creating
+ *       function: the sum of open, the sums of the kinds named (the others
+ *       0), and each site's stack[0] at SRC:LINE. No other fd site; no fd
+ *       drops.
+ *   vmcheck mmap REPORT EXE SRC BYTES REGIONS [FUNC:BYTES:REGIONS:LINE]...
+ *       mmap.bytes and mmap.regions; per creating function the sums, and
+ *       each site's stack[0] at SRC:LINE. No other mmap site.
  *   vmcheck stack REPORT KIND EXE FUNC[,FUNC...][/FUNC,...]
- *       KIND is memory, threads or timers. Every site of KIND whose first
+ *       KIND is memory, threads, timers, fds or mmap. Every site of KIND whose first
  *       frame in EXE is the first FUNC has exactly these functions as its
  *       first frames (stack[0], stack[1], ...), and at least one site does.
  *       Frames after a '/' may be missing only from a site flagged
  *       truncated whose stack ends before them.
  *   vmcheck whole REPORT KIND EXE FUNC[,FUNC...]
- *       KIND is memory, threads or timers. Every site of KIND whose first
+ *       KIND is memory, threads, timers, fds or mmap. Every site of KIND whose first
  *       frame in EXE is the first FUNC is not flagged truncated and has the
  *       other FUNCs among its later frames, in this order (other frames may
  *       come between them), and at least one site does.
@@ -521,7 +529,16 @@ static void print_tsites(struct jval *rep, const char *kind, const char *exe)
 	for (int i = 0; i < ss->n; i++) {
 		struct jval *s = ss->kids[i], *st = jget(s, "stack");
 
-		if (!strcmp(kind, "threads"))
+		if (!strcmp(kind, "fds"))
+			printf("  open %lld (file %lld tcp %lld pipe %lld eventfd %lld other %lld) e.g. %s, created by %s%s\n",
+			       jint(s, "open"), jint(jget(s, "kinds"), "file"), jint(jget(s, "kinds"), "tcp"),
+			       jint(jget(s, "kinds"), "pipe"), jint(jget(s, "kinds"), "eventfd"),
+			       jint(jget(s, "kinds"), "other"), jstr(s, "example"), creator(s, exe),
+			       jget(s, "truncated") && jget(s, "truncated")->b ? " (truncated)" : "");
+		else if (!strcmp(kind, "mmap"))
+			printf("  bytes %lld regions %lld, created by %s%s\n", jint(s, "bytes"), jint(s, "regions"),
+			       creator(s, exe), jget(s, "truncated") && jget(s, "truncated")->b ? " (truncated)" : "");
+		else if (!strcmp(kind, "threads"))
 			printf("  live %lld exited_unjoined %lld start %s, created by %s%s\n",
 			       jint(s, "live"), jint(s, "exited_unjoined"), jstr(s, "start_routine"),
 			       creator(s, exe), jget(s, "truncated") && jget(s, "truncated")->b ?
@@ -721,6 +738,139 @@ static int cmd_timers(char **av, int ac)
 	return 0;
 }
 
+static int cmd_fds(char **av, int ac)
+{
+	static const char *const drops[] = { "fds_untracked", "fd_mismatch", NULL };
+	struct jval *rep = final_report(av[0]), *fds, *ss;
+	const char *exe = av[1], *src = av[2], *hooks = av[4];
+	long long open = atoll(av[3]);
+	int bad = 0;
+
+	if (!rep)
+		return 1;
+	fds = jget(rep, "fds");
+	if (!fds || fds->type != J_OBJ || !(ss = tracker_sites(rep, "fds")))
+		return fail("report has no \"fds\" object with sites");
+	if (strcmp(hooks, "-") && strncmp(jstr(rep, "hooks"), hooks, strlen(hooks)))
+		return fail("hooks is \"%s\", expected \"%s...\"", jstr(rep, "hooks"), hooks);
+	if (jint(fds, "open") != open) {
+		fail("fds.open %lld, expected %lld", jint(fds, "open"), open);
+		bad++;
+	}
+	for (int a = 5; a < ac && !bad; a++) {
+		char spec[512], *f[4], *kinds[8];
+		long long n = 0, want[8] = {}, got[8] = {};
+		int nsites = 0, nk = 0;
+
+		snprintf(spec, sizeof(spec), "%s", av[a]);
+		if (split(spec, f, 4) != 4)
+			return fail("bad spec %s (FUNC:OPEN:KIND=N[+KIND=N...]:LINE)", av[a]);
+		for (char *k = strtok(f[2], "+"); k && nk < 8; k = strtok(NULL, "+")) {
+			char *eq = strchr(k, '=');
+
+			if (!eq)
+				return fail("bad kind %s in %s", k, av[a]);
+			*eq = 0;
+			want[nk] = atoll(eq + 1);
+			kinds[nk++] = k;
+		}
+		for (int i = 0; i < ss->n && !bad; i++) {
+			struct jval *s = ss->kids[i];
+
+			if (strcmp(creator(s, exe), f[0]))
+				continue;
+			nsites++;
+			n += jint(s, "open");
+			for (int k = 0; k < nk; k++)
+				got[k] += jint(jget(s, "kinds"), kinds[k]);
+			if (check_top(s, exe, f[0], src, atoll(f[3])))
+				bad++;
+		}
+		if (bad)
+			break;
+		if (!nsites) {
+			fail("%s: no fd site created by it", f[0]);
+			bad++;
+			break;
+		}
+		if (n != atoll(f[1])) {
+			fail("%s: open %lld in %d site(s), expected %s", f[0], n, nsites, f[1]);
+			bad++;
+		}
+		for (int k = 0; k < nk && !bad; k++) {
+			if (got[k] != want[k]) {
+				fail("%s: %s %lld, expected %lld", f[0], kinds[k], got[k], want[k]);
+				bad++;
+			}
+		}
+		if (!bad)
+			printf("%s: open %lld in %d site(s)\n", f[0], n, nsites);
+	}
+	if (!bad && (check_only(ss, "fd", exe, av + 5, ac - 5) || check_drops(rep, drops)))
+		bad++;
+	if (bad) {
+		print_tsites(rep, "fds", exe);
+		return 1;
+	}
+	printf("fds.open %lld; hooks: %s\n", open, jstr(rep, "hooks"));
+	return 0;
+}
+
+static int cmd_mmap(char **av, int ac)
+{
+	struct jval *rep = final_report(av[0]), *mm, *ss;
+	const char *exe = av[1], *src = av[2];
+	long long bytes = atoll(av[3]), regions = atoll(av[4]);
+	int bad = 0;
+
+	if (!rep)
+		return 1;
+	mm = jget(rep, "mmap");
+	if (!mm || mm->type != J_OBJ || !(ss = tracker_sites(rep, "mmap")))
+		return fail("report has no \"mmap\" object with sites");
+	if (jint(mm, "bytes") != bytes || jint(mm, "regions") != regions) {
+		fail("mmap.bytes %lld, regions %lld; expected %lld and %lld", jint(mm, "bytes"),
+		     jint(mm, "regions"), bytes, regions);
+		bad++;
+	}
+	for (int a = 5; a < ac && !bad; a++) {
+		char spec[512], *f[4];
+		long long b = 0, r = 0;
+		int nsites = 0;
+
+		snprintf(spec, sizeof(spec), "%s", av[a]);
+		if (split(spec, f, 4) != 4)
+			return fail("bad spec %s (FUNC:BYTES:REGIONS:LINE)", av[a]);
+		for (int i = 0; i < ss->n && !bad; i++) {
+			struct jval *s = ss->kids[i];
+
+			if (strcmp(creator(s, exe), f[0]))
+				continue;
+			nsites++;
+			b += jint(s, "bytes");
+			r += jint(s, "regions");
+			if (check_top(s, exe, f[0], src, atoll(f[3])))
+				bad++;
+		}
+		if (bad)
+			break;
+		if (!nsites || b != atoll(f[1]) || r != atoll(f[2])) {
+			fail("%s: bytes %lld, regions %lld in %d site(s); expected %s and %s", f[0], b, r,
+			     nsites, f[1], f[2]);
+			bad++;
+		} else {
+			printf("%s: %lld bytes in %lld regions\n", f[0], b, r);
+		}
+	}
+	if (!bad && check_only(ss, "mmap", exe, av + 5, ac - 5))
+		bad++;
+	if (bad) {
+		print_tsites(rep, "mmap", exe);
+		return 1;
+	}
+	printf("mmap.bytes %lld, regions %lld\n", bytes, regions);
+	return 0;
+}
 
 /* No site of KIND starts at FUNC in EXE: say so, with what there is. Returns 1. */
 static int no_site(struct jval *rep, const char *kind, const char *exe, const char *func)
@@ -1065,6 +1215,8 @@ int main(int argc, char **argv)
 		{ "sites", 1, cmd_sites, NULL },
 		{ "threads", 5, NULL, cmd_threads },
 		{ "timers", 5, NULL, cmd_timers },
+		{ "fds", 5, NULL, cmd_fds },
+		{ "mmap", 5, NULL, cmd_mmap },
 		{ "stack", 4, cmd_stack, NULL },
 		{ "whole", 4, cmd_whole, NULL },
 		{ "absent", 4, cmd_absent, NULL },
@@ -1081,7 +1233,7 @@ int main(int argc, char **argv)
 					    cmds[i].fnv ? "at least " : "", cmds[i].nargs);
 			return cmds[i].fnv ? cmds[i].fnv(argv + 2, argc - 2) : cmds[i].fn(argv + 2);
 		}
-	fprintf(stderr, "usage: vmcheck site|top|sites|threads|timers|stack|whole|absent|frames|snap|probes"
+	fprintf(stderr, "usage: vmcheck site|top|sites|threads|timers|fds|mmap|stack|whole|absent|frames|snap|probes"
 		" ARGS (see the source)\n");
 	return 2;
 }

@@ -29,7 +29,10 @@ TESTS="leaker_exact caller_frame jemalloc sigkill_cleanup threads
 timers_fentry timers_kprobe timers_tracepoint
 timers_exec_fentry timers_exec_kprobe timers_exec_tracepoint
 fp_caller_frame uretprobe_pending
-dwarf_leaker_nofp dwarf_leaker dwarf_threads dwarf_uretprobe_pending"
+dwarf_leaker_nofp dwarf_leaker dwarf_threads dwarf_uretprobe_pending
+fds_fentry fds_kprobe fds_tracepoint
+fds_exec_fentry fds_exec_kprobe fds_exec_tracepoint
+fds_dwarf_nofp mmap"
 
 LT=${LT:-/bin/leaktrace}
 T=${T:-/t}
@@ -157,6 +160,7 @@ trace() {
 	kill -USR1 "$tpid"
 	if ! waitfor "$1/t.out" '^DONE' "$TARGET_T" "$tpid"; then
 		why="target $2 printed no DONE after SIGUSR1"
+		cat "$1/t.err" >>"$1/diag"
 		return 1
 	fi
 	sleep "$((SETTLE_DS / 10)).$((SETTLE_DS % 10))"
@@ -382,6 +386,89 @@ t_timers_tracepoint() { timers_hook tracepoint "tracepoints: "; }
 t_timers_exec_fentry() { timers_exec_hook fentry "fentry on timerfd_release"; }
 t_timers_exec_kprobe() { timers_exec_hook kprobe "kprobe on timerfd_release"; }
 t_timers_exec_tracepoint() { timers_exec_hook tracepoint "tracepoints: "; }
+
+# ---------------------------------------------------------------- fds
+
+# fdleak's fd leaks (tests/integration/test_fds.py): FUNC:OPEN:KINDS:LINE.
+fds_specs() {	# fds_specs: one spec per leaking function
+	for f in leak_files:12:file=12 leak_tcp_clients:7:tcp=7 leak_tcp_accepted:7:tcp=7 \
+		leak_pipes:10:pipe=10 leak_eventfds:4:eventfd=4 leak_dup:2:file=2; do
+		echo "$f:$(marker_line "${f%%:*}" fdleak)"
+	done
+}
+
+# The fd set with one --hooks HOW; HOOKS is how the report's "hooks" field
+# must start. The same 42 fds at the same lines under every hook.
+fds_hook() {	# fds_hook HOW HOOKS
+	d=$WORK/fds_$1 dir=$WORK/fds_$1
+	if ! trace "$d" fdleak "" "" --track fds --hooks "$1"; then
+		if hook_refused "$d" "$1"; then
+			why="host kernel refuses --hooks $1 (expected; test_fds.py checks it): $(grep . "$d/lt.err")"
+			return 2
+		fi
+		vvv_log "$d" "$1"
+		return 1
+	fi
+	why=""
+	# shellcheck disable=SC2046	# one word per spec
+	if ! "$VMCHECK" fds "$d/lt.out" fdleak fdleak.c 42 "$2" $(fds_specs) >"$d/check" 2>&1; then
+		why=$(head -n 1 "$d/check")
+		cat "$d/check" >>"$d/diag"
+		return 1
+	fi
+}
+
+# fdleak --exec: 3 CLOEXEC files and 2 without, then exec: no tracked fd stays.
+fds_exec_hook() {	# fds_exec_hook HOW HOOKS
+	d=$WORK/fds_exec_$1 dir=$WORK/fds_exec_$1
+	if ! trace "$d" fdleak "" --exec --track fds --hooks "$1"; then
+		if hook_refused "$d" "$1"; then
+			why="host kernel refuses --hooks $1 (expected; test_fds.py checks it): $(grep . "$d/lt.err")"
+			return 2
+		fi
+		vvv_log "$d" "$1"
+		return 1
+	fi
+	why=""
+	if ! "$VMCHECK" fds "$d/lt.out" fdleak fdleak.c 0 "$2" >"$d/check" 2>&1; then
+		why="after exec: $(head -n 1 "$d/check")"
+		cat "$d/check" >>"$d/diag"
+		return 1
+	fi
+}
+
+# filp_close on 6.1; filp_flush on kernels that have it (close(2) calls it directly)
+t_fds_fentry() { fds_hook fentry "fentry on filp_"; }
+t_fds_kprobe() { fds_hook kprobe "kprobe on filp_"; }
+t_fds_tracepoint() { fds_hook tracepoint "tracepoints: "; }
+t_fds_exec_fentry() { fds_exec_hook fentry "fentry on filp_"; }
+t_fds_exec_kprobe() { fds_exec_hook kprobe "kprobe on filp_"; }
+t_fds_exec_tracepoint() { fds_exec_hook tracepoint "tracepoints: "; }
+
+# fdleak_nofp (no frame pointers) with --stacks dwarf --mmap: the fd and mmap
+# stacks are walked from the syscalls' saved registers with the tables (no
+# wrapper probes): the same counts at the same lines, whole stacks to main.
+t_fds_dwarf_nofp() {
+	d=$WORK/fds_dwarf dir=$WORK/fds_dwarf
+	trace "$d" fdleak_nofp "" "" --track fds,mmap --stacks dwarf || return 1
+	why=""
+	r=$d/lt.out
+	# shellcheck disable=SC2046	# one word per spec
+	vmcheck_all "$d" "fds $r fdleak_nofp fdleak.c 42 - $(fds_specs | tr '\n' ' ')" \
+		"mmap $r fdleak_nofp fdleak.c 6316032 9 leak_mmap_big:6291456:6:$(marker_line leak_mmap_big fdleak) leak_mmap_partial:24576:3:$(marker_line leak_mmap_partial fdleak)" \
+		"whole $r fds fdleak_nofp leak_files,main" \
+		"whole $r fds fdleak_nofp leak_tcp_accepted,main" \
+		"whole $r mmap fdleak_nofp leak_mmap_partial,main"
+}
+
+# --mmap (frame pointers): 6 x 1 MiB, and 3 x 4 pages with 2 pages of each unmapped.
+t_mmap() {
+	d=$WORK/mmap dir=$WORK/mmap
+	trace "$d" fdleak "" "" --track mmap || return 1
+	why=""
+	r=$d/lt.out
+	vmcheck_all "$d" "mmap $r fdleak fdleak.c 6316032 9 leak_mmap_big:6291456:6:$(marker_line leak_mmap_big fdleak) leak_mmap_partial:24576:3:$(marker_line leak_mmap_partial fdleak)"
+}
 
 # ---------------------------------------------------------------- caller frame
 
