@@ -168,6 +168,7 @@ static __always_inline void add_fd(__u32 tgid, int fd, const struct lt_site_key 
 	r.created_ns = bpf_ktime_get_ns();
 	r.file = (__u64)f;
 	r.kind = kind;
+	r.anc = go_anc_of(tgid);	/* a Go program's socket: the goroutine's ancestry follows its stack */
 	if (f) {
 		r.ino = BPF_CORE_READ(f, f_inode, i_ino);
 		r.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);

@@ -299,8 +299,9 @@ struct lt_fd {
 	__u32 dev;		/* its superblock's s_dev (kernel encoding: major << 20 | minor) */
 	__u16 kind;		/* enum lt_fd_kind */
 	__u16 cloexec;		/* closed by a successful exec */
+	__u64 anc;		/* --go-ancestry: the making goroutine's ancestry hash (0: none) */
 };
-_Static_assert(sizeof(struct lt_fd) == 64, "lt_fd layout");
+_Static_assert(sizeof(struct lt_fd) == 72, "lt_fd layout");
 
 /* Tracked fds of one struct file in one fd table (dup'ed fds share the file). */
 #define LT_FD_DUPS	4

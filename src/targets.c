@@ -215,7 +215,7 @@ static void image_go(struct tracer *t, struct target *tg)
 	tg->go = NULL;
 	tg->go_bin = NULL;
 	tg->go_failed = false;
-	if (!(t->o->track & (LT_TRACK_GOROUTINES | LT_TRACK_TIMERS | LT_TRACK_GOHEAP)))
+	if (!(t->o->track & (LT_TRACK_GOROUTINES | LT_TRACK_TIMERS | LT_TRACK_GOHEAP | LT_TRACK_MMAP)))
 		return;
 	snprintf(path, sizeof(path), "/proc/%d/exe", tg->pid);
 	tg->go_bin = gobin__open(path);

@@ -239,7 +239,8 @@ static struct fd_detail *detail_of(struct fds_state *st, const struct lt_site_id
 	for (int i = st->n - 1; i >= 0; i--) {
 		struct lt_site_id *o = &st->d[i].id;
 
-		if (o->tgid == id->tgid && o->stack == id->stack && o->caller == id->caller && o->err == id->err)
+		if (o->tgid == id->tgid && o->stack == id->stack && o->caller == id->caller && o->err == id->err &&
+		    o->anc == id->anc)
 			return &st->d[i];
 	}
 	if (st->n == st->cap) {
@@ -305,6 +306,7 @@ static void add_fd(const void *key, const void *val, void *arg)
 
 	if (!tg || !target__alive(tg))
 		return;
+	id.anc = r->anc;	/* --go-ancestry: the making goroutine's, appended to the stack */
 	if (c->report && st) {
 		struct fd_target *ts = tstate(c->t, tg);
 		char example[128];
@@ -434,6 +436,8 @@ static int id_cmp(const void *pa, const void *pb)
 		return a->stack < b->stack ? -1 : 1;
 	if (a->err != b->err)
 		return a->err < b->err ? -1 : 1;
+	if (a->anc != b->anc)
+		return a->anc < b->anc ? -1 : 1;
 	return a->caller < b->caller ? -1 : a->caller > b->caller;
 }
 

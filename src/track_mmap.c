@@ -11,15 +11,22 @@
  * Per site: v[0] bytes, v[1] mappings with something left (regions).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 #include "kfeatures.h"
 #include "overlay.h"
 #include "procmaps.h"
+#include "syms.h"
 #include "tracer_priv.h"
+
+/* lt_site_id.stack of a Go program's one "[go runtime]" site (no real stack hash is 1: they are | 1 ... odd) */
+#define GO_RUNTIME_SITE	2
 
 struct mm_rec {
 	struct lt_mmap_key k;
@@ -100,6 +107,24 @@ static bool anonymous(const struct map_entry *e)
 	return !procmaps__is_file(e) || strcmp(e->path, "/dev/zero") == 0;
 }
 
+/*
+ * Was the mapping of site SK made by a Go program's runtime (its heap
+ * arenas, stacks, its own structures)? The innermost frame is a runtime
+ * function then; a program's own syscall.Mmap is not.
+ */
+static bool go_runtime_made(struct tracer *t, struct target *tg, const struct lt_site_key *sk)
+{
+	uint64_t ips[LT_MAX_STACK_DEPTH] = {};
+	struct sym_frame sf[8];
+	int nf;
+
+	if (!tg->go_bin || !tg->syms || !sk->stack ||
+	    bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.stacks), &sk->stack, ips) || !ips[0])
+		return false;
+	nf = syms__resolve(tg->syms, ips[0], false, sf, 8);
+	return nf > 0 && sf[nf - 1].func && !strncmp(sf[nf - 1].func, "runtime.", 8);
+}
+
 /* The records R[0..n) of process TG into sites; those with nothing left are deleted. */
 static int settle(struct tracer *t, struct target *tg, struct mm_rec *r, int n, struct site_set *ss)
 {
@@ -141,6 +166,8 @@ static int settle(struct tracer *t, struct target *tg, struct mm_rec *r, int n, 
 		}
 		if (m->v.skip)
 			continue;
+		if (go_runtime_made(t, tg, &m->v.site))
+			id = (struct lt_site_id){ .tgid = (uint32_t)tg->pid, .stack = GO_RUNTIME_SITE };
 		s = site_set__get(ss, &id, 0);
 		if (!s) {
 			err = -ENOMEM;
@@ -218,6 +245,31 @@ static void discover(struct tracer *t, struct u64_vec *tgids)
 		      add_tgid, tgids);
 }
 
+/* A Go program's runtime mappings are one site, "[go runtime]", not a stack each. */
+static void finish(struct tracer *t, struct lt_section *sec, struct lt_report *r)
+{
+	(void)t;
+	(void)r;
+	for (int i = 0; i < sec->nsites; i++) {
+		struct lt_site *s = &sec->sites[i];
+		char link[64], exe[PATH_MAX];
+		struct lt_frame *f;
+		ssize_t n;
+
+		if (s->id.stack != GO_RUNTIME_SITE || s->id.caller || !(f = calloc(1, sizeof(*f))))
+			continue;
+		report__free_frames(s->stack, s->nstack);
+		snprintf(link, sizeof(link), "/proc/%d/exe", s->pid);
+		n = readlink(link, exe, sizeof(exe) - 1);
+		exe[n > 0 ? n : 0] = 0;
+		f->func = strdup("[go runtime]");
+		f->module = strdup(n > 0 ? exe : "[unknown]");
+		s->stack = f;
+		s->nstack = 1;
+		s->truncated = false;
+	}
+}
+
 const struct tracker lt_tracker_mmap = {
 	.name = "mmap",
 	.track = LT_TRACK_MMAP,
@@ -233,4 +285,5 @@ const struct tracker lt_tracker_mmap = {
 	.stack_refs = stack_refs,
 	.discover = discover,
 	.collect = collect,
+	.finish = finish,
 };

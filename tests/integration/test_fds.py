@@ -355,3 +355,67 @@ def test_fd_hooks_refused_here():
         check(hooks in lines[0], f"the line names {hooks}: {lines[0]!r}")
         if hooks == "fentry":
             check("filp_" in lines[0], f"the line names the fd hook function: {lines[0]!r}")
+
+
+def _gohttp_run(n, extra=()):
+    from test_go import go_target
+    with Target("gohttpleak", ["-n", str(n)], path=go_target("gohttpleak")) as t, \
+            Tracer(["-p", t.pid, "--format", "json", "-T", 0, *extra, 60]) as lt:
+        lt.wait_ready()
+        t.release(expect="DONE")
+        time.sleep(SETTLE)
+        lt.stop(signal.SIGINT)
+        return lt.final_report()
+
+
+def test_go_response_bodies_never_closed():
+    """A Go program makes N requests to its own net/http server and never
+    closes the bodies: N client sockets made at net/http's dial, N accepted
+    at the server's accept, both tcp; with --go-ancestry the client sockets'
+    stack continues from the dial goroutine through Client.Get to the line
+    in main.fetchAll; the goroutines: two per client connection (readLoop,
+    writeLoop), one per server connection (conn.serve)."""
+    from test_go import goroutine_sites, marker_line as go_marker
+    from harness import REPO
+    n = 8
+    src = REPO / "tests" / "targets" / "go" / "gohttpleak" / "main.go"
+    get_line = go_marker("get", src)
+    for extra in ((), ("--go-ancestry",)):
+        final = _gohttp_run(n, extra)
+        where = " ".join(extra) or "without --go-ancestry"
+        sites = section(final, "fds")["sites"]
+
+        def funcs(s):
+            return [f.get("func") for f in s["stack"]]
+        dial = [s for s in sites if "net/http.(*Transport).dial" in funcs(s)]
+        acc = [s for s in sites if "net.(*TCPListener).Accept" in funcs(s)]
+        check_eq([(s["open"], s["kinds"]["tcp"]) for s in dial], [(n, n)], f"{where}: client sockets at the dial")
+        check_eq([(s["open"], s["kinds"]["tcp"]) for s in acc], [(n, n)], f"{where}: accepted sockets")
+        reach = any(f.get("func") == "main.fetchAll" and f.get("line") == get_line for f in dial[0]["stack"])
+        check_eq(reach, bool(extra), f"{where}: the client sockets' stack reaches main.fetchAll:{get_line}: "
+                 f"{funcs(dial[0])}")
+        gs = goroutine_sites(final)
+        per_conn = sum(s["count"] for s in gs if (s.get("start_func") or "").startswith("net/http.(*Transport).dialConn"))
+        served = sum(s["count"] for s in gs if (s.get("start_func") or "").startswith("net/http.(*Server).Serve"))
+        check_eq((per_conn, served), (2 * n, n), f"{where}: goroutines per client and per server connection")
+
+
+def test_go_runtime_mappings_one_site():
+    """--mmap on a Go program: the runtime's own mappings (heap arenas,
+    goroutine stacks, its structures) are one "[go runtime]" site holding
+    every byte, not a stack each."""
+    import tempfile
+    from test_go import go_target
+    with tempfile.TemporaryDirectory() as tmp:
+        with Target("goheap", ["-rate", "1", "-out", os.path.join(tmp, "own")], path=go_target("goheap")) as t, \
+                Tracer(["-p", t.pid, "--mmap", "--format", "json", "-T", 0, 60]) as lt:
+            lt.wait_ready()
+            t.release(expect="DONE")
+            time.sleep(SETTLE)
+            lt.stop(signal.SIGINT)
+            final = lt.final_report()
+    mm = section(final, "mmap")
+    names = [[f.get("func") for f in s["stack"]] for s in mm["sites"]]
+    check_eq(names, [["[go runtime]"]], "one [go runtime] site")
+    check(mm["sites"][0]["bytes"] >= 4 << 20 and mm["bytes"] == mm["sites"][0]["bytes"],
+          f"it holds the heap arena's 4 MiB and every byte: {mm['sites'][0]}")
