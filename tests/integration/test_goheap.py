@@ -20,7 +20,7 @@ from collections import defaultdict
 
 import pprofpb
 from harness import REPO, SCALE, SETTLE, Target, Tracer, check, check_eq
-from test_go import go_target
+from test_go import go_target, marker_line
 from test_outputs import go_pprof
 
 GOHEAP_SRC = REPO / "tests" / "targets" / "go" / "goheap" / "main.go"
@@ -28,10 +28,7 @@ NOPROF_SRC = REPO / "tests" / "targets" / "go" / "gonoprof" / "main.go"
 
 
 def line_of(marker, src=GOHEAP_SRC):
-    for i, line in enumerate(src.read_text().splitlines(), 1):
-        if f"// LINE:{marker}" in line:
-            return i
-    raise AssertionError(f"no LINE:{marker} in {src}")
+    return marker_line(marker, src)
 
 
 def go_heap(report):
