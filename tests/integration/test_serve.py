@@ -42,7 +42,8 @@ PROM_TIMEOUT = 60 * SCALE
 ODD_COMM = 'we"ird\\x\ny\ufffd'     # FIXTURE_ODD_COMM as Prometheus keeps it (\xff is U+FFFD)
 DROP_NAMES = ["allocs_untracked", "stack_collisions", "stack_errors", "missed_returns",
               "inflight_full", "sites_full", "ringbuf_lost", "unmatched_returns",
-              "threads_untracked", "timers_untracked", "timer_mismatch"]   # drop__name(i), value i
+              "threads_untracked", "timers_untracked", "timer_mismatch", "fds_untracked",
+              "fd_mismatch", "mmaps_untracked"]   # drop__name(i), value i
 
 
 class Fixture:
