@@ -83,9 +83,9 @@ def test_target_started_before_attach():
 
 def test_short_lived_processes_are_dropped():
     """500 processes that each leak and exit: within a report or two their
-    state is gone (no site of theirs left, stacks back near the earlier
-    count), with no drops. Other processes on the machine add noise, so
-    the stack count may move by less than one stack per child."""
+    state is gone (no site of theirs left, and their stacks collected: the
+    stacks map holds no more than the live sites' stacks, give or take
+    less than one stack per child), with no drops."""
     with Target("spawner") as t, Tracer(["-a", "--format", "json", "-T", "1", "--top-procs", "0",
                                          "--track", "mem", 1]) as lt:
         lt.wait_ready()
@@ -103,9 +103,12 @@ def test_short_lived_processes_are_dropped():
     check(after["report"] >= before["report"] + 4, "four more reports after the spawner was done")
     left = sorted(p["pid"] for p in after["processes"] if p["pid"] in children)
     check_eq(left, [], "exited children still holding state")
-    grew = after["maps"]["stacks"] - before["maps"]["stacks"]
-    check(grew < 250, f"maps.stacks back near its earlier level: {before['maps']['stacks']} -> "
-                      f"{after['maps']['stacks']} after 500 children with a stack each")
+    # the children's 500 stacks are collected: every stack left belongs to a
+    # site of a live process (other processes on a busy host make sites and
+    # stacks of their own meanwhile, so the count itself is no measure)
+    orphans = after["maps"]["stacks"] - after["maps"]["sites"]
+    check(orphans < 250, f"stacks held by no site after 500 children with a stack each: {orphans} "
+                         f"(maps {before['maps']} -> {after['maps']})")
     # what a full map would drop; missed/unmatched returns are about other
     # processes' control flow (longjmp, a kill mid-call) on a busy host
     for k in ("allocs_untracked", "stack_collisions", "stack_errors", "sites_full",
