@@ -36,8 +36,8 @@ static void test_defaults(void)
 	ASSERT_TRUE(o.outs[0].path == NULL, "to stdout");
 	ASSERT_EQ(o.max_allocs, 1000000, "max allocs");
 	ASSERT_TRUE(o.max_size == UINT64_MAX, "max size");
-	ASSERT_EQ(o.track, LT_TRACK_MEM | LT_TRACK_THREADS | LT_TRACK_TIMERS | LT_TRACK_FDS,
-		  "default trackers: all but mmap");
+	ASSERT_EQ(o.track, LT_TRACK_MEM | LT_TRACK_THREADS | LT_TRACK_TIMERS | LT_TRACK_FDS |
+		  LT_TRACK_GOROUTINES | LT_TRACK_GOHEAP, "default trackers: all but mmap");
 	cli__free(&o);
 }
 
