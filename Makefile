@@ -25,7 +25,7 @@ ifeq ($(CI),true)
 WARN += -Werror
 endif
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(WARN) -I$(OUTPUT) -Isrc -Ibpf -MMD -MP \
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(WARN) -I$(OUTPUT) -Isrc -Ibpf -Isampler -MMD -MP \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 ifeq ($(STATIC),1)
 # libdw.a/libelf.a need liblzma, libbz2 and (elfutils >= 0.189) libzstd; an
@@ -83,6 +83,30 @@ $(OUTPUT)/leaktrace.bpf.o: $(BPF_OBJS)
 $(OUTPUT)/leaktrace.skel.h: $(OUTPUT)/leaktrace.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name leaktrace_bpf > $@
+
+# The in-process sampler (--inject): freestanding PIC text, no libc, no
+# loader (sampler/), as a flat file embedded in leaktrace, which writes it
+# to /run/leaktrace/ when it injects.
+SMP_CFLAGS := -O2 -ffreestanding -fno-builtin -nostdlib -fPIE -fvisibility=hidden -fno-stack-protector \
+	-fcf-protection=none -fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-jump-tables \
+	-mno-red-zone -Wall -Wextra -Isampler
+$(OUTPUT)/sampler/%.o: sampler/%.c sampler/sampler_abi.h
+	$(call msg,SAMPLER,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(SMP_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/sampler/%.o: sampler/%.S sampler/sampler_abi.h
+	$(call msg,SAMPLER,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(SMP_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/sampler/sampler.elf: $(OUTPUT)/sampler/hooks.o $(OUTPUT)/sampler/sampler.o sampler/sampler.ld
+	$(call msg,LD,$@)
+	$(Q)ld -static -nostdlib -T sampler/sampler.ld $(filter %.o,$^) -o $@
+
+$(OUTPUT)/sampler_blob.h: $(OUTPUT)/sampler/sampler.elf sampler/genblob.sh
+	$(call msg,GEN,$@)
+	$(Q)sampler/genblob.sh $< $(OUTPUT)/sampler/sampler.bin $@
+
+$(OUTPUT)/src/inject_map.o $(OUTPUT)/src/inject.o: $(OUTPUT)/sampler_blob.h
 
 $(OUTPUT)/src/%.o: src/%.c $(OUTPUT)/leaktrace.skel.h | $(OUTPUT)/src
 	$(call msg,CC,$@)
