@@ -106,7 +106,7 @@ $(OUTPUT)/sampler_blob.h: $(OUTPUT)/sampler/sampler.elf sampler/genblob.sh
 	$(call msg,GEN,$@)
 	$(Q)sampler/genblob.sh $< $(OUTPUT)/sampler/sampler.bin $@
 
-$(OUTPUT)/src/inject_map.o $(OUTPUT)/src/inject.o: $(OUTPUT)/sampler_blob.h
+$(OUTPUT)/src/inject_map.o $(OUTPUT)/src/inject.o $(OUTPUT)/src/inject_tracer.o: $(OUTPUT)/sampler_blob.h
 
 $(OUTPUT)/src/%.o: src/%.c $(OUTPUT)/leaktrace.skel.h | $(OUTPUT)/src
 	$(call msg,CC,$@)

@@ -30,8 +30,12 @@ static __always_inline __u64 take_stack_at(void *ctx, __u64 ip, __u64 sp, __u64 
 		n = uw_walk(ip, sp, bp, *slot & ~LT_UW_SYS_ONLY, buf);
 	else
 		n = -ENOENT;
-	if (n == -ENOENT)	/* the rest of buf is zeroed by the helper */
+	if (n == -ENOENT) {	/* the rest of buf is zeroed by the helper */
 		n = bpf_get_stack(ctx, buf, LT_MAX_STACK_DEPTH * sizeof(__u64), BPF_F_USER_STACK);
+		/* the pc the walk stands for (--inject's events stand for the hooked function's entry) */
+		if (n > 0)
+			buf[0] = ip;
+	}
 	if (n <= 0) {
 		*err = n ? n : -61;	/* ENODATA */
 		drop(LT_DROP_STACK_ERRORS);

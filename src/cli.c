@@ -67,6 +67,7 @@ enum {
 	OPT_SAMPLE,
 	OPT_SAMPLE_SEED,
 	OPT_EXACT,
+	OPT_INJECT,
 };
 
 static const struct argp_option options[] = {
@@ -88,6 +89,7 @@ static const struct argp_option options[] = {
 	{ "go-memprofile-rate", OPT_GO_MEMPROFILE_RATE, "BYTES", 0, "Go: set the target's runtime.MemProfileRate to BYTES (opt-in: a write into the target; turns on the heap profile of a program built without it); -p and -c only", 2 },
 	{ "sample", OPT_SAMPLE, "BYTES", 0, "Memory: sample allocations, one per BYTES allocated on average (byte-weighted, as Go's heap profile); bytes and counts become estimates. 1 records every allocation. Default with -a: 524288", 2 },
 	{ "exact", OPT_EXACT, NULL, 0, "Memory: record every allocation (the default with -p and -c; with -a, instead of sampling)", 2 },
+	{ "inject", OPT_INJECT, NULL, 0, "Memory: sample in the target's own address space (a write into the target: a sampler is mapped into it and jumps are written at its allocator's entries; undone at exit). Only sampled calls trap. Goes with -p or -c; samples at 524288 bytes unless --sample is given", 2 },
 	{ "sample-seed", OPT_SAMPLE_SEED, "N", 0, "With sampling: draw from a generator seeded with N, so that a run can be repeated (each thread starts from the same state)", 2 },
 	{ "allocator", OPT_ALLOCATOR, "PATH", 0, "Probe the allocator functions in this file instead of discovering them", 2 },
 	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0, "Outstanding allocations tracked at most (default 1000000); more are counted as untracked", 2 },
@@ -403,6 +405,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		err = parse_u64("--sample-seed", arg, 0, UINT64_MAX - 1, &o->sample_seed);
 		o->sample_seed_set = true;
 		break;
+	case OPT_INJECT:
+		o->inject = true;
+		break;
 	case OPT_EXACT:
 		o->exact = true;
 		break;
@@ -563,6 +568,14 @@ int cli__parse(int argc, char **argv, struct lt_opts *o)
 	if (o->exact && o->sample_set)
 		return usage_error("--exact and --sample exclude each other");
 	if (o->all && !o->exact && !o->sample_set)
+		o->sample = LT_SAMPLE_ALL_DEFAULT;
+	if (o->inject && o->all)
+		return usage_error("--inject writes into its targets: it goes with -p or -c, not -a");
+	if (o->inject && o->exact)
+		return usage_error("--inject samples: it excludes --exact (--sample 1 records every allocation)");
+	if (o->inject && !(o->track & LT_TRACK_MEM))
+		return usage_error("--inject is for the memory tracker: --track mem");
+	if (o->inject && !o->sample_set)
 		o->sample = LT_SAMPLE_ALL_DEFAULT;
 	if (o->sample_seed_set && !o->sample)
 		return usage_error("--sample-seed goes with sampling: give --sample BYTES (or -a without --exact)");

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "command.h"
+#include "inject_tracer.h"
 #include "log.h"
 #include "tracer.h"
 
@@ -241,6 +242,10 @@ void command__poll(struct command *c, struct tracer *t, double elapsed)
 			ptrace(PTRACE_CONT, c->pid, NULL, NULL);
 			break;
 		default:
+			if (WSTOPSIG(st) == SIGTRAP && inject__trap(t, c->pid)) {
+				ptrace(PTRACE_CONT, c->pid, NULL, NULL);	/* --inject's entry breakpoint */
+				break;
+			}
 			if (WSTOPSIG(st) == SIGSTOP && tracer__unwind_stop(t, c->pid)) {
 				ptrace(PTRACE_CONT, c->pid, NULL, NULL);	/* ours: swallow it */
 				break;

@@ -89,6 +89,7 @@ struct lt_opts {
 	bool exact;		/* --exact: no sampling (-a) */
 	uint64_t sample_seed;	/* --sample-seed N */
 	bool sample_seed_set;
+	bool inject;		/* --inject: the in-process sampler (src/inject*.c) */
 	int verbose;
 };
 

@@ -19,6 +19,7 @@
 #include "goproc.h"
 #include "log.h"
 #include "syms.h"
+#include "inject_tracer.h"
 #include "tracer_priv.h"
 #include "util.h"
 #include "uwload.h"
@@ -189,6 +190,8 @@ int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan)
 	if (!t->o->all && (err = add_tgid(t, pid)))
 		return err;
 	mark_known(tg, plan);
+	if ((err = inject__defer(t, pid, plan, tg->nplans)) < 0)
+		return err;
 	n = attach__plan(t->att, pid, plan, false);
 	if (n < 0)
 		return n;
@@ -202,6 +205,9 @@ int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan)
 	if (err)
 		return err;
 	t->nprobes += n;
+	/* -p --inject: the sampler goes in now (-c: at the program's entry point, inject__arm) */
+	if (!t->o->command && inject__now(t, pid))
+		return -EIO;
 	return n;
 }
 
@@ -350,6 +356,7 @@ int tracer__exec_stop(struct tracer *t, int pid)
 	}
 	tracer__watch(t, pid);
 	uwload__arm_stop(t->uw, pid);
+	inject__arm(t, pid);
 	return n < 0 ? n : 0;
 }
 

@@ -17,6 +17,7 @@
 #include "goproc.h"
 #include "log.h"
 #include "syms.h"
+#include "inject_tracer.h"
 #include "tracer_priv.h"
 #include "trend.h"
 #include "umulti.h"
@@ -92,6 +93,13 @@ static int load_skel(struct tracer *t, enum lt_release_hook hook)
 		for (int ret = 0; t->multi && tk->prog && ret < 2; ret++)
 			if (tk->prog(t, ret))
 				bpf_program__set_expected_attach_type(tk->prog(t, ret), LT_BPF_TRACE_UPROBE_MULTI);
+	}
+	/* --inject: the sampler's event uprobes */
+	bpf_program__set_autoload(t->skel->progs.lt_smp_alloc, o->inject);
+	bpf_program__set_autoload(t->skel->progs.lt_smp_free, o->inject);
+	if (t->multi) {
+		bpf_program__set_expected_attach_type(t->skel->progs.lt_smp_alloc, LT_BPF_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(t->skel->progs.lt_smp_free, LT_BPF_TRACE_UPROBE_MULTI);
 	}
 	bpf_map__set_max_entries(t->skel->maps.stacks, o->max_stacks);
 	uwload__size_maps(t->skel, o->all ? LT_STACKS_FP : o->stacks, sys_walks(o));
@@ -291,6 +299,8 @@ void tracer__free(struct tracer *t)
 {
 	if (!t)
 		return;
+	/* --inject: the original bytes back while the probes still count */
+	inject__undo_all();
 	/* links first: nothing fires into maps that go away */
 	attach__free(t->att);
 	/* the trackers' own state first: theirs of each target too */
