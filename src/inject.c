@@ -111,7 +111,7 @@ static bool pristine(struct inject *in, struct hooked *h)
 }
 
 /* With every thread stopped: control block, trampolines, detours. Functions done. */
-static int place(struct inject *in, bool reused, double hz)
+static int place(struct inject *in, bool reused, double hz, const struct inject_opts *o)
 {
 	struct lt_smp_ctl ctl;
 	int n = 0;
@@ -126,6 +126,8 @@ static int place(struct inject *in, bool reused, double hz)
 	ctl.dead = 0;
 	ctl.hb_tsc = __rdtsc();
 	ctl.hb_timeout = (uint64_t)(hz * HEARTBEAT_TIMEOUT_S);
+	ctl.rate = o->rate;
+	ctl.seed = o->seed;
 	memset(ctl.kind, 0, sizeof(ctl.kind));
 	for (int i = 0; i < in->nh; i++) {
 		struct hooked *h = &in->h[i];
@@ -244,7 +246,7 @@ struct inject *inject__start(int pid, struct inject_fn *fn, int nfn, const struc
 			usleep(1000);
 			continue;
 		}
-		n = place(in, reused, hz);
+		n = place(in, reused, hz, o);
 		inj__resume(&in->p);
 		break;
 	}
