@@ -117,10 +117,14 @@ static int place(struct inject *in, bool reused, double hz, const struct inject_
 	int n = 0;
 
 	memset(&ctl, 0, sizeof(ctl));
-	if (reused && inj__read(&in->p, ctl_addr(in), &ctl, sizeof(ctl)) == 0 && ctl.magic == LT_SMP_MAGIC)
-		ctl.generation++;
-	else
+	if (reused && inj__read(&in->p, ctl_addr(in), &ctl, sizeof(ctl)) == 0 && ctl.magic == LT_SMP_MAGIC) {
+		uint64_t gen = ctl.generation + 1;
+
+		memset(&ctl, 0, sizeof(ctl));	/* the counters are this inject's */
+		ctl.generation = gen;
+	} else {
 		memset(&ctl, 0, sizeof(ctl));
+	}
 	ctl.magic = LT_SMP_MAGIC;
 	ctl.active = 0;
 	ctl.dead = 0;

@@ -203,7 +203,7 @@ static int resolve(struct lt_plan *plan, struct inj_target *it)
 	return 0;
 }
 
-/* Put the sampler in (HELD: the thread the caller holds stopped, or 0). 0 or -1 (printed). */
+/* Put the sampler in (HELD: the thread the caller holds stopped, or 0). Its uprobes, or -1 (printed). */
 static int do_inject(struct tracer *t, struct inj_target *it, int held)
 {
 	struct target *tg = tracer__find(t, it->pid);
@@ -246,7 +246,7 @@ static int do_inject(struct tracer *t, struct inj_target *it, int held)
 		return -1;
 	t->nprobes += 2;
 	tracer__set_sampling(t, t->o->sample, "in-process");
-	return 0;
+	return 2;
 }
 
 int inject__now(struct tracer *t, int pid)
@@ -326,7 +326,7 @@ bool inject__trap(struct tracer *t, int pid)
 		return true;
 	}
 	lt_info(1, "--inject: pid %d reached its entry point\n", pid);
-	if (do_inject(t, it, pid))
+	if (do_inject(t, it, pid) < 0)
 		lt_err("--inject: pid %d runs without the sampler: its allocations are not traced\n", pid);
 	return true;
 }

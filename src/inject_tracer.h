@@ -15,7 +15,7 @@ struct tracer;
  * Returns how many, or -errno.
  */
 int inject__defer(struct tracer *t, int pid, struct lt_plan *plan, int plan_idx);
-/* -p: put the sampler into PID now. 0, or -1 with one line printed. */
+/* -p: put the sampler into PID now. The uprobes it added (0: nothing to do), or -1 with one line printed. */
 int inject__now(struct tracer *t, int pid);
 /* -c: PID is stopped at its exec: a breakpoint at its entry point. 0 or -errno (printed). */
 int inject__arm(struct tracer *t, int pid);

@@ -195,7 +195,8 @@ int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan)
 	n = attach__plan(t->att, pid, plan, false);
 	if (n < 0)
 		return n;
-	warn_new_retprobe(plan);
+	if (!t->o->inject)
+		warn_new_retprobe(plan);	/* --inject: operator new is detoured, no return probe */
 	err = tracer__attach_trackers(t, plan);
 	if (err)
 		return err;
@@ -206,8 +207,13 @@ int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan)
 		return err;
 	t->nprobes += n;
 	/* -p --inject: the sampler goes in now (-c: at the program's entry point, inject__arm) */
-	if (!t->o->command && inject__now(t, pid))
-		return -EIO;
+	if (!t->o->command) {
+		int k = inject__now(t, pid);
+
+		if (k < 0)
+			return -EIO;
+		n += k;
+	}
 	return n;
 }
 
