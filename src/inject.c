@@ -246,6 +246,7 @@ struct inject *inject__start(int pid, struct inject_fn *fn, int nfn, const struc
 			plan_all(in);
 		}
 		if (busy(in, attempt == TRIES - 1) && attempt < TRIES - 1) {
+			lt_info(1, "--inject: pid %d: a thread is inside the bytes to patch; trying again in 1 ms\n", pid);
 			inj__resume(&in->p);
 			usleep(1000);
 			continue;

@@ -226,6 +226,19 @@ static int do_inject(struct tracer *t, struct inj_target *it, int held)
 			idx[n++] = k;
 		}
 	io.seed = t->o->sample_seed_set ? t->o->sample_seed : ((uint64_t)rand() << 32 ^ (uint64_t)rand() ^ getpid());
+	/*
+	 * LEAKTRACE_INJECT_CYCLES=N (tests only): N - 1 inject/undo cycles
+	 * first, each undo checked, as N runs of leaktrace would make them.
+	 */
+	for (long c = getenv("LEAKTRACE_INJECT_CYCLES") ? atol(getenv("LEAKTRACE_INJECT_CYCLES")) : 1; c > 1; c--) {
+		struct inject *in = inject__start(it->pid, fns, n, &io);
+
+		if (!in || inject__undo(in)) {
+			inject__free(in);
+			return -1;
+		}
+		inject__free(in);
+	}
 	it->in = inject__start(it->pid, fns, n, &io);
 	if (!it->in)
 		return -1;
