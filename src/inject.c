@@ -100,14 +100,30 @@ static void plan_all(struct inject *in)
 	}
 }
 
-/* Are the live bytes those of the file (no other tool's breakpoint)? */
+/*
+ * Are the live bytes those of the file (no other tool's breakpoint)? A
+ * jmp into this sampler's text is ours, left by a leaktrace that was
+ * killed: it is taken over (and undone at the end like the others).
+ */
 static bool pristine(struct inject *in, struct hooked *h)
 {
 	uint8_t live[DETOUR_MAX_DISPLACED];
+	int32_t rel;
+	uint64_t to;
 
 	if (inj__read(&in->p, h->d.patch, live, h->d.ndisp))
 		return false;
-	return memcmp(live, h->d.orig, h->d.ndisp) == 0;
+	if (memcmp(live, h->d.orig, h->d.ndisp) == 0)
+		return true;
+	if (live[0] != 0xe9 || memcmp(live + DETOUR_PATCH, h->d.orig + DETOUR_PATCH, h->d.ndisp - DETOUR_PATCH))
+		return false;
+	memcpy(&rel, live + 1, 4);
+	to = h->d.patch + DETOUR_PATCH + (int64_t)rel;
+	if (to < in->base || to >= in->base + LT_SMP_TEXT)
+		return false;
+	lt_info(1, "--inject: pid %d: %s still has the detour of an earlier leaktrace; taken over\n", in->p.pid,
+		h->fn->sym);
+	return true;
 }
 
 /* With every thread stopped: control block, trampolines, detours. Functions done. */
