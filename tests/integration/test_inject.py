@@ -1,0 +1,381 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""--inject: the in-process sampler, put into running processes (-p) and
+into commands at their entry point (-c).
+
+- At --sample 1 every allocation is sampled: the numbers are those of the
+  uprobe mode, exactly (leaker under glibc and jemalloc, static, and -c).
+- Every byte leaktrace patched is the file's again after it detaches: the
+  whole text mapping of the allocator is compared with its file.
+- Faults: leaktrace SIGKILLed (the target goes on, the sampler goes inert
+  and a later leaktrace takes its detours over), 100 inject/undo cycles on
+  a process whose threads live in malloc (no fd or mapping added beyond the
+  sampler's), a process already traced by someone else (one clear line).
+- redis-server (Debian, jemalloc) under redis-benchmark: no error, DBSIZE
+  right, BGSAVE's child fine, the top site that of --sample without --inject.
+"""
+import ctypes
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+from harness import (JEMALLOC, LEAKER_EXPECT, LEAKTRACE, REPO, SCALE, SETTLE, Fail, Skip, Target, Tracer,
+                     check, check_eq, check_leaker, check_site, leaker_expect, maps_of, mem_sites,
+                     need_jemalloc, source_of, target_path)
+
+SAMPLER_DIR = "/run/leaktrace/"
+LT_SMP_TEXT = 0x2000
+LT_SMP_TRAMP = 0x1000
+
+
+# ---------------------------------------------------------------- helpers
+
+def text_diffs(pid, needle):
+    """Bytes of PID's executable mappings of a file whose path contains NEEDLE
+    that differ from the file: [(path, offset)]."""
+    diffs = []
+    seen = False
+    with open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
+        for lo, hi, perms, off, path in maps_of(pid):
+            if "x" not in perms or needle not in path or not path.startswith("/"):
+                continue
+            seen = True
+            mem.seek(lo)
+            live = mem.read(hi - lo)
+            with open(path, "rb") as f:
+                f.seek(off)
+                disk = f.read(hi - lo)
+            n = min(len(live), len(disk))
+            if live[:n] != disk[:n]:
+                diffs += [(path, off + i) for i in range(n) if live[i] != disk[i]]
+    check(seen, f"pid {pid} has no executable mapping of {needle}")
+    return diffs
+
+
+def sampler_maps(pid):
+    return [m for m in maps_of(pid) if m[4].startswith(SAMPLER_DIR)]
+
+
+def sampler_ctl(pid):
+    """The sampler's control block: (active, dead, sampled)."""
+    m = sampler_maps(pid)
+    check(len(m) == 1, f"one mapping of the sampler file expected, got {m}")
+    ctl = m[0][0] + LT_SMP_TEXT + LT_SMP_TRAMP
+    with open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
+        mem.seek(ctl)
+        raw = mem.read(4096)
+    magic, active, dead = struct.unpack_from("<QII", raw, 0)
+    check_eq(magic, 0x31706d73746c, "sampler control block magic")
+    return active, dead
+
+
+def sampling(final):
+    return final.get("memory", {}).get("sampling")
+
+
+def check_in_process(final, rate):
+    check_eq(sampling(final), {"rate": rate, "source": "in-process"}, "memory.sampling")
+
+
+def inject_flow(name, needle, preload=None, rate=1):
+    """-p NAME --inject --sample RATE: patched while traced, original after."""
+    with Target(name, preload=preload) as t:
+        check_eq(text_diffs(t.pid, needle), [], f"{needle} text before the inject")
+        with Tracer(["-p", t.pid, "--inject", "--sample", rate, "--format", "json", "-T", 0,
+                     "-v", 60]) as lt:
+            lt.wait_ready()
+            during = text_diffs(t.pid, needle)
+            check(0 < len(during) <= 5 * 32,
+                  f"{needle}: the detours should change a few bytes, changed {len(during)}")
+            t.release()
+            time.sleep(SETTLE)
+            lt.stop(signal.SIGINT)
+            final = lt.final_report()
+            err = lt.err.text()
+        check(t.alive(), f"{name} died while traced\n{t._diag()}")
+        check_eq(text_diffs(t.pid, needle), [], f"{needle} text after the detach")
+        check(re.search(r"--inject: pid \d+: \d+ detours undone, the original bytes checked", err),
+              f"no undo line in leaktrace's stderr:\n{err[-2000:]}")
+
+        class R:
+            pass
+        r = R()
+        r.final, r.exe, r.pid, r.target, r.err = final, name, t.pid, t, err
+        r.maps = maps_of(t.pid)
+        return r
+
+
+# ---------------------------------------------------------------- exact at --sample 1
+
+def test_inject_leaker_glibc_exact():
+    """glibc: every leaker function's bytes, allocs and line, as the uprobe mode has them."""
+    r = inject_flow("leaker", "libc.so")
+    check_in_process(r.final, 1)
+    check_leaker(r)
+
+
+def test_inject_leaker_jemalloc_exact():
+    """jemalloc (LD_PRELOAD): the same exact numbers; jemalloc's text restored."""
+    r = inject_flow("leaker_nopvalloc", "libjemalloc", preload=need_jemalloc())
+    check_in_process(r.final, 1)
+    check_leaker(r)
+
+
+def test_inject_static_exact():
+    """A static binary: its own malloc and free are detoured."""
+    r = inject_flow("leaker_static", "leaker_static")
+    check_in_process(r.final, 1)
+    check_leaker(r)
+
+
+# sampleleak.c's table: function -> (allocs, bytes)
+SAMPLELEAK = {
+    "leak_kb": (10000, 10000 * 1000),
+    "leak_100k": (100, 100 * 100 * 1024),
+    "leak_64": (1000, 64000),
+    "leak_1m": (50, 50 * 1024 * 1024),
+    "leak_24": (20000, 480000),
+}
+
+
+def test_inject_command_exact():
+    """-c 'sampleleak' --inject --sample 1: the sampler goes in at the entry point; exact numbers."""
+    target_path("sampleleak")
+    with Tracer(["-c", "tests/targets/sampleleak", "--inject", "--sample", 1, "--format", "json",
+                 "-T", 0, "-v"], cwd=str(REPO), child_marker="sampleleak") as lt:
+        lt.wait(timeout=60 * SCALE)
+        final = lt.final_report()
+        err = lt.err.text()
+    check_in_process(final, 1)
+    check(re.search(r"--inject: pid \d+ reached its entry point", err), f"no entry line:\n{err[-1500:]}")
+    for func, (allocs, nbytes) in SAMPLELEAK.items():
+        check_site(final, "sampleleak", func, allocs, nbytes, pid=final["targets"][0]["pid"])
+
+
+def test_inject_command_sampled():
+    """-c --inject at 512 KiB: estimates within a factor of the truth for the large sites."""
+    with Tracer(["-c", "tests/targets/sampleleak", "--inject", "--sample", 524288, "--sample-seed", 7,
+                 "--format", "json", "-T", 0], cwd=str(REPO), child_marker="sampleleak") as lt:
+        lt.wait(timeout=60 * SCALE)
+        final = lt.final_report()
+    check_in_process(final, 524288)
+    total = final["memory"]["outstanding_bytes"]
+    truth = sum(b for _, b in SAMPLELEAK.values())
+    check(0.7 * truth < total < 1.3 * truth, f"estimated {total} B outstanding, truth {truth} B")
+
+
+# ---------------------------------------------------------------- faults
+
+def _rounds(t, timeout=5):
+    """The churn target's latest ROUNDS count (waits for a new line)."""
+    n = len(t.out.lines)
+    end = time.monotonic() + timeout * SCALE
+    while time.monotonic() < end:
+        lines = [l for l in t.out.lines[n:] if l.startswith("ROUNDS ")]
+        if lines:
+            return int(lines[-1].split()[1])
+        time.sleep(0.05)
+    raise Fail(f"churn printed no ROUNDS line in {timeout} s (alive: {t.alive()})\n{t._diag()}")
+
+
+def _fds(pid):
+    return sorted(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_inject_100_cycles():
+    """100 inject/undo cycles on one process whose 2 threads live in malloc:
+    each undo checked byte for byte, no fd and no mapping left but the sampler's."""
+    with Target("churn", ["2"]) as t:
+        r0 = _rounds(t)
+        fds0, maps0 = _fds(t.pid), len(maps_of(t.pid))
+        with Tracer(["-p", t.pid, "--inject", "--track", "mem", "--once", 1, "-v"],
+                    env={"LEAKTRACE_INJECT_CYCLES": "100"}) as lt:
+            lt.wait(timeout=60 * SCALE)
+            err = lt.err.text()
+        undone = re.findall(r"--inject: pid \d+: (\d+) detours undone, the original bytes checked", err)
+        check_eq(len(undone), 100, "undo lines")
+        retries = err.count("a thread is inside the bytes to patch")
+        check(t.alive(), f"churn died\n{t._diag()}")
+        r1 = _rounds(t)
+        check(r1 > r0, f"churn made no progress: {r0} -> {r1}")
+        check_eq(_fds(t.pid), fds0, "the target's fds")
+        check_eq(len(maps_of(t.pid)), maps0 + 3, "mappings: the sampler's text, trampolines and data added")
+        check_eq(len(sampler_maps(t.pid)), 1, "mappings of the sampler file")
+        check_eq(text_diffs(t.pid, "libc.so"), [], "libc text after 100 cycles")
+        print(f"100 cycles: {retries} retries because a thread was inside the bytes to patch")
+
+
+def test_inject_sigkill():
+    """leaktrace SIGKILLed: the target goes on; the sampler goes inert once the
+    heartbeat stops (a mapping and inert detours are left); a later leaktrace
+    takes the detours over and undoes them."""
+    with Target("churn", ["2"]) as t:
+        with Tracer(["-p", t.pid, "--inject", "--sample", 65536, "--track", "mem", 60]) as lt:
+            lt.wait_ready()
+            time.sleep(0.5)
+            check_eq(sampler_ctl(t.pid), (1, 0), "(active, dead) while traced")
+            lt.kill()
+        r0 = _rounds(t)
+        time.sleep(4 * SCALE)   # the heartbeat times out after 3 s
+        r1 = _rounds(t)
+        check(t.alive() and r1 > r0, f"churn stopped after leaktrace was killed: {r0} -> {r1}")
+        check_eq(sampler_ctl(t.pid), (0, 1), "(active, dead) after the heartbeat stopped")
+        check(text_diffs(t.pid, "libc.so") != [], "the inert detours should still be there")
+        with Tracer(["-p", t.pid, "--inject", "--track", "mem", "--once", 1, "-v"]) as lt2:
+            lt2.wait(timeout=30 * SCALE)
+            err = lt2.err.text()
+        check("taken over" in err, f"the second leaktrace should take the detours over:\n{err[-1500:]}")
+        check(t.alive(), "churn died")
+        check_eq(text_diffs(t.pid, "libc.so"), [], "libc text after the second leaktrace")
+        check_eq(len(sampler_maps(t.pid)), 1, "mappings of the sampler file")
+
+
+def test_inject_ptrace_refused():
+    """A process another tracer holds: one line saying so, exit 1, nothing written."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+    with Target("churn", ["1"]) as t:
+        if libc.ptrace(0x4206, t.pid, None, None) != 0:   # PTRACE_SEIZE
+            raise Fail(f"cannot seize churn: errno {ctypes.get_errno()}")
+        p = subprocess.run([LEAKTRACE, "-p", str(t.pid), "--inject", "--track", "mem", "--once", "1"],
+                           capture_output=True, text=True, timeout=30 * SCALE)
+        lines = [l for l in p.stderr.splitlines() if l.strip()]
+        check_eq(p.returncode, 1, f"exit status (stderr: {lines})")
+        check(any(re.match(r"leaktrace: --inject: pid \d+: cannot ptrace thread \d+: Operation not "
+                           r"permitted \(", l) for l in lines), f"no ptrace line: {lines}")
+        check_eq(text_diffs(t.pid, "libc.so"), [], "libc text")
+
+
+def test_inject_usage_errors():
+    for args, want in ((["-a", "--inject"], "--inject writes into its targets"),
+                       (["-p", "1", "--inject", "--exact"], "--inject samples"),
+                       (["-p", "1", "--inject", "--track", "fds"], "--inject is for the memory tracker")):
+        p = subprocess.run([LEAKTRACE, *args], capture_output=True, text=True, timeout=20)
+        lines = [l for l in p.stderr.splitlines() if l.strip()]
+        check(p.returncode == 2 and len(lines) == 1 and want in lines[0],
+              f"leaktrace {' '.join(args)}: exit {p.returncode}, {lines}")
+
+
+# ---------------------------------------------------------------- redis
+
+REDIS = shutil.which("redis-server")
+BENCH = shutil.which("redis-benchmark")
+CLI = shutil.which("redis-cli")
+
+
+def _free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Redis:
+    def __init__(self):
+        if not (REDIS and BENCH and CLI):
+            raise Skip("redis-server, redis-benchmark or redis-cli not installed "
+                       "(apt-get install redis-server redis-tools)")
+        self.dir = tempfile.mkdtemp(prefix="lt-redis-")
+        self.port = _free_port()
+        self.proc = subprocess.Popen([REDIS, "--port", str(self.port), "--save", "", "--dir", self.dir,
+                                      "--daemonize", "no", "--logfile", f"{self.dir}/log",
+                                      "--appendonly", "no"],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        self.pid = self.proc.pid
+        end = time.monotonic() + 10 * SCALE
+        while self.cli("ping") != "PONG":
+            if time.monotonic() > end or self.proc.poll() is not None:
+                raise Fail(f"redis-server did not answer PING\n{self.log()}")
+            time.sleep(0.05)
+
+    def cli(self, *args):
+        p = subprocess.run([CLI, "-p", str(self.port), *args], capture_output=True, text=True,
+                           timeout=30 * SCALE)
+        return p.stdout.strip()
+
+    def log(self):
+        try:
+            with open(f"{self.dir}/log") as f:
+                return f.read()[-3000:]
+        except OSError:
+            return ""
+
+    def bench(self, n, tests="set,get", keys=100000):
+        return subprocess.Popen([BENCH, "-p", str(self.port), "-t", tests, "-P", "16", "-n", str(n),
+                                 "-r", str(keys), "-q"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+
+def _top_frames(final, n=3):
+    sites = sorted(mem_sites(final), key=lambda s: -s["bytes"])
+    check(sites, "no memory site")
+    return [f.get("func") for f in sites[0]["stack"][:n]]
+
+
+def test_inject_redis():
+    """redis-server under redis-benchmark -t set,get -P 16 -n 2000000 with -p --inject
+    --sample 524288 from its start: no benchmark error, DBSIZE 100000, BGSAVE's child
+    fine, jemalloc's text original after the detach."""
+    with Redis() as r:
+        with Tracer(["-p", r.pid, "--inject", "--sample", 524288, "--track", "mem", "--format", "json",
+                     "-T", 5, "-v", 60]) as lt:
+            lt.wait_ready()
+            check(text_diffs(r.pid, "libjemalloc") != [], "jemalloc should be detoured")
+            b = r.bench(2000000)
+            time.sleep(1)
+            lastsave = r.cli("lastsave")
+            check_eq(r.cli("bgsave"), "Background saving started", "BGSAVE")
+            end = time.monotonic() + 20 * SCALE
+            while (r.cli("lastsave") == lastsave) and time.monotonic() < end:
+                time.sleep(0.1)
+            info = r.cli("info", "persistence")
+            check("rdb_last_bgsave_status:ok" in info, f"BGSAVE failed:\n{info}\n{r.log()}")
+            time.sleep(1)
+            lt.stop(signal.SIGINT)
+            inj = lt.final_report()
+        check_eq(text_diffs(r.pid, "libjemalloc"), [], "jemalloc text after the detach")
+        check_in_process(inj, 524288)
+        check(mem_sites(inj), "no memory site while redis filled 100000 keys")
+        out, _ = b.communicate(timeout=80 * SCALE)
+        check_eq(b.returncode, 0, f"redis-benchmark exit status\n{out[-1500:]}")
+        check(not re.search(r"(?i)error", out), f"redis-benchmark saw an error:\n{out[-1500:]}")
+        check_eq(r.cli("dbsize"), "100000", "DBSIZE")
+        check(r.proc.poll() is None, f"redis-server died\n{r.log()}")
+
+
+def _redis_top(inject):
+    """A fresh redis filled with 30000 SETs of new keys, traced at --sample 65536: the top site."""
+    with Redis() as r:
+        with Tracer(["-p", r.pid, *(["--inject"] if inject else []), "--sample", 65536, "--sample-seed", 3,
+                     "--track", "mem", "--format", "json", "-T", 5, 60]) as lt:
+            lt.wait_ready()
+            b = r.bench(30000, tests="set", keys=100000000)
+            out, _ = b.communicate(timeout=60 * SCALE)
+            check_eq(b.returncode, 0, f"redis-benchmark exit status\n{out[-1500:]}")
+            lt.stop(signal.SIGINT)
+            final = lt.final_report()
+        check_eq(sampling(final), {"rate": 65536, "source": "in-process" if inject else "bpf"},
+                 "memory.sampling")
+        return _top_frames(final)
+
+
+def test_inject_redis_top_sites():
+    """The top site with --inject is the one --sample without --inject finds (same load)."""
+    check_eq(_redis_top(True), _redis_top(False), "top site's first frames, --inject vs --sample")
