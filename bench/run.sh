@@ -21,6 +21,11 @@ case ",${BENCH_SKIP:-}," in
 *,fds,*) ;;
 *) python3 bench/fds.py ;;
 esac
+# --inject: the workload and redis-server, untraced vs in-process sampling vs BPF sampling
+case ",${BENCH_SKIP:-}," in
+*,inject,*) ;;
+*) python3 bench/inject_bench.py ;;
+esac
 # the Go figures: a 100,000-goroutine snapshot, a 30,000-bucket Go heap, --go-ancestry per new goroutine
 make --no-print-directory go-targets
 exec python3 bench/go_bench.py

@@ -80,7 +80,46 @@ lt_hook_\n:
 	.p2align 4
 lt_common:
 	.cfi_startproc
-	push %rbp
+	/*
+	 * The fast paths, in registers no hooked function takes an argument
+	 * in (rcx, r8-r11): a free of NULL or with no sampled block; a malloc
+	 * whose thread has its slot where the hash puts it and stays above 0.
+	 */
+	lea lt_ctl(%rip), %r11
+	movl LT_SMP_CTL_KIND(%r11,%rax,4), %r10d
+	cmp $LT_SMP_KIND_FREE, %r10d
+	jne 5f
+	test %rdi, %rdi
+	jz 7f
+	cmpq $0, LT_SMP_CTL_LIVE(%r11)
+	je 7f
+	jmp 6f
+5:	cmp $LT_SMP_KIND_MALLOC, %r10d
+	jne 6f
+	mov %fs:0, %r8
+	mov %r8, %r9
+	movabs $0x9E3779B97F4A7C15, %r10
+	imul %r10, %r9
+	shr $52, %r9
+	shl $5, %r9
+	lea lt_threads(%rip), %r10
+	add %r9, %r10
+	cmp (%r10), %r8
+	jne 6f
+	cmpl $0, 24(%r10)
+	jne 6f
+	mov LT_SMP_CTL_GENERATION(%r11), %r9
+	cmp %r9d, 28(%r10)
+	jne 6f
+	mov 8(%r10), %r9
+	sub %rdi, %r9
+	jle 6f
+	mov %r9, 8(%r10)
+7:	shl $6, %rax
+	lea lt_tramp(%rip), %r11
+	add %rax, %r11
+	jmp *%r11
+6:	push %rbp
 	.cfi_def_cfa_offset 16
 	.cfi_offset %rbp, -16
 	mov %rsp, %rbp

@@ -33,6 +33,15 @@ struct lt_call {
 _Static_assert(sizeof(struct lt_call) <= 128, "lt_call fits lt_common's frame");
 
 enum { F_NEW = 1, F_OLD = 2 };
+
+#define OFF(f) __builtin_offsetof(struct lt_smp_ctl, f)
+_Static_assert(OFF(kind) == LT_SMP_CTL_KIND, "kind offset");
+_Static_assert(OFF(generation) == LT_SMP_CTL_GENERATION, "generation offset");
+_Static_assert(OFF(live) == LT_SMP_CTL_LIVE, "live offset");
+_Static_assert(LT_SMP_KIND_MALLOC == LT_SMP_MALLOC && LT_SMP_KIND_FREE == LT_SMP_FREE, "kinds");
+_Static_assert(__builtin_offsetof(struct lt_smp_thread, busy) == 24 &&
+	       __builtin_offsetof(struct lt_smp_thread, gen) == 28 && sizeof(struct lt_smp_thread) == 32,
+	       "thread slot layout");
 #define TOMB 1ULL
 
 int lt_decide(struct lt_call *c) HIDDEN;

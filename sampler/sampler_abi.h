@@ -32,6 +32,13 @@
 #define LT_SMP_DATA		(LT_SMP_CTL_SIZE + LT_SMP_THREADS * 32 + LT_SMP_SET * 8)
 #define LT_SMP_REGION		(LT_SMP_TEXT + LT_SMP_TRAMP + LT_SMP_DATA)
 
+/* Offsets the entry stubs' fast path reads (checked in sampler.c). */
+#define LT_SMP_CTL_KIND		304	/* kind[] */
+#define LT_SMP_CTL_GENERATION	584
+#define LT_SMP_CTL_LIVE		592
+#define LT_SMP_KIND_MALLOC	1
+#define LT_SMP_KIND_FREE	7
+
 #ifndef __ASSEMBLER__
 /* What a hooked function is (which arguments carry the size and pointers). */
 enum lt_smp_kind {

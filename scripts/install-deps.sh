@@ -4,13 +4,16 @@
 # libmicrohttpd-dev: the --serve HTTP server. prometheus (with promtool) is for
 # the tests only: tests/integration/test_serve.py scrapes --serve's /metrics
 # with a Prometheus server of its own, on a free loopback port.
+# redis-server and redis-tools are for the tests and the benchmark only:
+# --inject is tested and measured on Debian's redis-server (jemalloc) under
+# redis-benchmark, each run on a free loopback port of its own.
 # --if-missing: do nothing (not even apt-get update) when everything is there.
 set -eu
 
 PKGS="clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libcapstone-dev \
 pkg-config make gcc g++ libc6-dev python3 util-linux libjemalloc2 binutils \
 libzstd-dev liblzma-dev libbz2-dev busybox-static qemu-system-x86 golang-go \
-libmicrohttpd-dev prometheus gdb"
+libmicrohttpd-dev prometheus gdb redis-server redis-tools"
 
 missing=""
 for p in $PKGS; do
