@@ -164,7 +164,7 @@ def bench_redis():
         log("redis after SIGKILL: %s" % res["killed"][-1])
         # --sample without --inject: every call traps; a shorter load
         tr = tracer(rs.pid, ["--sample", str(RATE)])
-        rps, e = redis_bench(port, max(REDIS_N // 40, 20000))
+        rps, e = redis_bench(port, max(REDIS_N // 100, 10000))
         res["bpf"].append(rps)
         errors += e
         stop(tr)

@@ -70,6 +70,14 @@ lt_hook_\n:
 	hook 30
 	hook 31
 
+/* The entry's arguments back from struct lt_call. */
+.macro args_back
+	mov 0(%rsp), %rdi
+	mov 8(%rsp), %rsi
+	mov 16(%rsp), %rdx
+	mov 24(%rsp), %rcx
+.endm
+
 /*
  * struct lt_call on the stack (see sampler.c), at rsp:
  *   0 a0 (rdi), 8 a1 (rsi), 16 a2 (rdx), 24 a3 (rcx), 32 slot, 40 ret,
@@ -136,10 +144,7 @@ lt_common:
 	jnz 2f
 	/* not sampled: the original, with the caller's frame */
 1:	mov 32(%rsp), %rax
-	mov 0(%rsp), %rdi
-	mov 8(%rsp), %rsi
-	mov 16(%rsp), %rdx
-	mov 24(%rsp), %rcx
+	args_back
 	leave
 	.cfi_def_cfa %rsp, 8
 	shl $6, %rax
@@ -154,10 +159,7 @@ lt_common:
 	shl $6, %rax
 	lea lt_tramp(%rip), %r11
 	add %rax, %r11
-	mov 0(%rsp), %rdi
-	mov 8(%rsp), %rsi
-	mov 16(%rsp), %rdx
-	mov 24(%rsp), %rcx
+	args_back
 	call *%r11
 	mov %rax, 40(%rsp)
 	mov %rsp, %rdi
@@ -182,10 +184,7 @@ lt_common:
 	.cfi_def_cfa %rbp, 16
 	/* a sampled free: the event, which goes on to the original */
 4:	mov 32(%rsp), %rax
-	mov 0(%rsp), %rdi
-	mov 8(%rsp), %rsi
-	mov 16(%rsp), %rdx
-	mov 24(%rsp), %rcx
+	args_back
 	leave
 	.cfi_def_cfa %rsp, 8
 	jmp lt_event_free

@@ -235,8 +235,8 @@ int lt_decide(struct lt_call *c)
 
 	switch (kind) {
 	case LT_SMP_FREE:
-		if (!c->a[0] || !__atomic_load_n(&lt_ctl.live, __ATOMIC_RELAXED))
-			return 0;
+		if (!c->a[0] || !__atomic_load_n(&lt_ctl.live, __ATOMIC_RELAXED) || !set_find(c->a[0], 0))
+			return 0;	/* not a sampled block: the common case, without the thread's slot */
 		t = thread_slot();
 		if (t->busy)
 			return 0;	/* inside a sampled realloc: it reports the old block */
