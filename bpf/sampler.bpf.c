@@ -42,11 +42,14 @@ int BPF_KPROBE(lt_smp_alloc, __u64 ptr, __u64 size, __u64 weight, __u64 old, __u
 	}
 	if (!ptr)
 		return 0;
-	lt_weight(size, sample_rate, &w_bytes, &w_count);
 	if (o) {
+		/* as --sample: the moved block stands for as many blocks as before, at its new size */
+		w_count = o->w_count;
+		w_bytes = (size * w_count) >> LT_W_SHIFT;
 		lt_mem_record(tgid, ptr, size, w_bytes, w_count, NULL, o);
 		return 0;
 	}
+	lt_weight(size, sample_rate, &w_bytes, &w_count);
 	bpf_probe_read_user(&caller, sizeof(caller), (void *)PT_REGS_SP(ctx));
 	sk.tgid = tgid;
 	sk.caller = caller;
