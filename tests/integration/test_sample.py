@@ -265,3 +265,46 @@ def test_sample_bad_values():
     _refused(["-a", "--exact", "--sample", 4096], "--exact and --sample exclude each other")
     _refused(["-p", 1, "--sample-seed", 3], "--sample-seed goes with sampling")
     _refused(["-p", 1, "--sample"], "see --help")
+
+
+def _sample_one_run(name, env=None):
+    """A -p run of a standard target at --sample 1 (every call sampled: exact)."""
+    from harness import cached, trace_target
+
+    def go():
+        saved = {k: os.environ.get(k) for k in (env or {})}
+        os.environ.update(env or {})
+        try:
+            return trace_target(name, lt_args=("--format", "json", "-T", "0", "--sample", "1"))
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    return cached(("sample1", name, tuple(sorted((env or {}).items()))), go)
+
+
+def _check_leaker_exact(r):
+    from harness import (EXPECT_REALLOC_SITE, GROW_FINAL_BYTES, LEAKER_EXPECT, Errors, check_no_freed,
+                         check_site, source_of)
+    errs = Errors()
+    for fn, (marker, allocs, nbytes) in LEAKER_EXPECT.items():
+        errs.run(check_site, r.final, r.exe, fn, allocs, nbytes, source=source_of("leaker"),
+                 marker=marker, pid=r.pid, show=False)
+    errs.run(check_site, r.final, r.exe, EXPECT_REALLOC_SITE, 1, GROW_FINAL_BYTES, pid=r.pid, show=False)
+    errs.run(check_no_freed, r.final)
+    errs.raise_if_any(r.final)
+
+
+def test_sample_one_leaker_session():
+    """leaker at --sample 1 through the session program: every function's exact leak,
+    realloc(NULL) counted once, a grown block at its first site, a failed realloc keeps its block."""
+    _check_leaker_exact(_sample_one_run("leaker"))
+
+
+def test_sample_one_leaker_return_probes():
+    """The same through entry and return probes (LEAKTRACE_NO_UPROBE_SESSION=1, the 6.1 way)."""
+    if STATIC_SUITE:
+        raise Skip("the same BPF programs as the dynamic suite's run")
+    _check_leaker_exact(_sample_one_run("leaker", env={"LEAKTRACE_NO_UPROBE_SESSION": "1"}))
