@@ -24,7 +24,7 @@ import tempfile
 import threading
 
 from harness import (REPO, SCALE, Fail, Skip, Tracer, check, check_eq, first_exe_frame,
-                     mem_sites, pure, target_path)
+                     mem_sites, pure, refused, target_path)
 import pprofpb
 
 EXE = "sampleleak"
@@ -244,27 +244,17 @@ def test_sample_all_default():
     check("sampling" not in rep["memory"], f"-a --exact has no memory.sampling: {rep['memory'].get('sampling')}")
 
 
-def _refused(args, needle):
-    import subprocess
-    from harness import LEAKTRACE
-    p = subprocess.run([LEAKTRACE, *[str(a) for a in args]], capture_output=True, text=True, timeout=30)
-    check_eq(p.returncode, 2, f"exit status of leaktrace {' '.join(map(str, args))}")
-    lines = [l for l in p.stderr.splitlines() if l.strip()]
-    check_eq(len(lines), 1, f"one line on stderr: {p.stderr!r}")
-    check(needle in lines[0], f"{needle!r} in {lines[0]!r}")
-
-
 @pure
 def test_sample_bad_values():
     """--sample 0 / abc / too large, --exact with --sample, a seed without sampling: exit 2, one line."""
-    _refused(["-p", 1, "--sample", 0], "invalid value '0' for --sample")
-    _refused(["-p", 1, "--sample", "abc"], "invalid value 'abc' for --sample")
-    _refused(["-p", 1, "--sample", "64k"], "invalid value '64k' for --sample")
-    _refused(["-p", 1, "--sample", 1 << 31], "out of range")
-    _refused(["-p", 1, "--exact", "--sample", 4096], "--exact and --sample exclude each other")
-    _refused(["-a", "--exact", "--sample", 4096], "--exact and --sample exclude each other")
-    _refused(["-p", 1, "--sample-seed", 3], "--sample-seed goes with sampling")
-    _refused(["-p", 1, "--sample"], "see --help")
+    refused(["-p", 1, "--sample", 0], "invalid value '0' for --sample")
+    refused(["-p", 1, "--sample", "abc"], "invalid value 'abc' for --sample")
+    refused(["-p", 1, "--sample", "64k"], "invalid value '64k' for --sample")
+    refused(["-p", 1, "--sample", 1 << 31], "out of range")
+    refused(["-p", 1, "--exact", "--sample", 4096], "--exact and --sample exclude each other")
+    refused(["-a", "--exact", "--sample", 4096], "--exact and --sample exclude each other")
+    refused(["-p", 1, "--sample-seed", 3], "--sample-seed goes with sampling")
+    refused(["-p", 1, "--sample"], "see --help")
 
 
 def _sample_one_run(name, env=None):
