@@ -27,10 +27,10 @@ static long fp_step(__u64 i, void *arg)
 {
 	struct lt_fp_walk *w = arg;
 	struct { __u64 next, ret; } f;
-	__u32 zero = 0, n = w->n;
+	__u32 zero = 0, n;
 	__u64 *buf = bpf_map_lookup_elem(&stack_scratch, &zero), bp = w->bp;
 
-	if (!buf || n >= LT_MAX_STACK_DEPTH || !bp || (bp & 7) || bp >= 0x7ffffffff000ULL)
+	if (!buf || !bp || (bp & 7) || bp >= 0x7ffffffff000ULL)
 		return 1;
 	if (bpf_probe_read_user(&f, sizeof(f), (void *)bp) || !f.ret)
 		return 1;
@@ -39,6 +39,11 @@ static long fp_step(__u64 i, void *arg)
 		if (!f.ret)
 			return 1;
 	}
+	/* bounds checked next to the store: 6.1 loses them across a spill */
+	n = w->n;
+	lt_barrier_var(n);
+	if (n >= LT_MAX_STACK_DEPTH)
+		return 1;
 	buf[n] = f.ret;
 	w->n = n + 1;
 	if (f.next <= bp)
@@ -51,7 +56,7 @@ static __always_inline long fp_walk(__u64 ip, __u64 bp, __u64 *buf)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	struct lt_fp_walk w = { .bp = bp };
-	__u32 zero = 0;
+	__u32 zero = 0, n;
 	__u64 *z = bpf_map_lookup_elem(&uw_zero, &zero);
 
 	if (!z)
@@ -61,9 +66,11 @@ static __always_inline long fp_walk(__u64 ip, __u64 bp, __u64 *buf)
 	w.tramp = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
 	buf[0] = ip;
 	bpf_loop(LT_MAX_STACK_DEPTH - 1, fp_step, &w, 0);
-	if (w.n < LT_MAX_STACK_DEPTH)
-		buf[w.n] = 0;
-	return w.n * sizeof(__u64);
+	n = w.n;
+	lt_barrier_var(n);
+	if (n < LT_MAX_STACK_DEPTH)
+		buf[n] = 0;
+	return n * sizeof(__u64);
 }
 
 struct lt_hash_walk {
