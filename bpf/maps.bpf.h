@@ -29,12 +29,14 @@ const volatile bool filter_tgid = false;	/* probes attached with pid = -1: check
 const volatile bool has_excludes = false;	/* -a --exclude-comm: check `excluded` */
 const volatile __u32 self_tgid = 0;		/* leaktrace itself, never traced */
 const volatile __u32 release_hook = LT_HOOK_TRACEPOINT;	/* how timerfd and fd closes are seen */
+const volatile bool timer_sys_shared = false;	/* the fd tracker's sys_exit serves the timers too */
 #else
 extern const volatile bool go_ancestry;
 extern const volatile bool filter_tgid;
 extern const volatile bool has_excludes;
 extern const volatile __u32 self_tgid;
 extern const volatile __u32 release_hook;
+extern const volatile bool timer_sys_shared;
 #endif
 
 /* -a: processes left out by --exclude-comm (user space keeps it current) */
