@@ -106,9 +106,12 @@ def test_short_lived_processes_are_dropped():
     # the children's 500 stacks are collected: every stack left belongs to a
     # site of a live process (other processes on a busy host make sites and
     # stacks of their own meanwhile, so the count itself is no measure)
+    # (and the host's own churn leaves some waiting for the next collection:
+    # judge the change from before the spawner ran)
     orphans = after["maps"]["stacks"] - after["maps"]["sites"]
-    check(orphans < 250, f"stacks held by no site after 500 children with a stack each: {orphans} "
-                         f"(maps {before['maps']} -> {after['maps']})")
+    base = max(0, before["maps"]["stacks"] - before["maps"]["sites"])
+    check(orphans - base < 250, f"stacks held by no site after 500 children with a stack each: "
+                                f"{orphans}, {base} before (maps {before['maps']} -> {after['maps']})")
     # what a full map would drop; missed/unmatched returns are about other
     # processes' control flow (longjmp, a kill mid-call) on a busy host
     for k in ("allocs_untracked", "stack_collisions", "stack_errors", "sites_full",
