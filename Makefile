@@ -267,7 +267,7 @@ FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(FUZZ_SA
 	-Isrc -Ibpf -Itests/fuzz $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 # the parsers and writers the harnesses reach (pure modules: no libbpf)
 FUZZ_UNITS := procmaps elfsym elftab elfplt pprof sink output report view_mem view_threads view_timers util log \
-	gobin gopcln godata golayout goproc gosnap gotimers goheap
+	gobin gopcln godata golayout goproc gosnap gotimers goheap procfd
 FUZZ_LIB_OBJS := $(patsubst %,$(FUZZ_OUT)/obj/%.o,$(FUZZ_UNITS))
 .PHONY: fuzz fuzz-build
 

@@ -80,6 +80,14 @@ static __always_inline __u32 pop_stale(struct lt_inflight *inf, __u64 sp)
 	return depth;
 }
 
+/* Is block ADDR of TGID recorded? */
+static __always_inline bool tracked(__u32 tgid, __u64 addr)
+{
+	struct lt_alloc_key key = { .tgid = tgid, .addr = addr };
+
+	return bpf_map_lookup_elem(&allocs, &key) != NULL;
+}
+
 /*
  * A call's entry. Returns true when its return must run: an allocation
  * that is tracked (exact mode: every one; sampled: the sampled ones).
@@ -113,13 +121,15 @@ static __always_inline bool alloc_entry(struct pt_regs *ctx)
 	}
 
 	size = func_size(func, ctx, &arg);
-	if (sample_rate) {
-		/* a realloc's old block goes now: an unsampled call has no return */
-		if (arg && (func == LT_FN_REALLOC || func == LT_FN_REALLOCARRAY))
-			lt_mem_forget(tgid, arg);
-		if (!sample_take(func, size, arg, sp))
-			return false;
-	}
+	/*
+	 * Sampled: a realloc of a sampled block always runs to its return,
+	 * which moves the record as exact mode does; any other call is
+	 * tracked when the countdown samples it.
+	 */
+	if (sample_rate && !(arg && (func == LT_FN_REALLOC || func == LT_FN_REALLOCARRAY) &&
+			     tracked(tgid, arg)) &&
+	    !sample_take(func, size, arg, sp))
+		return false;
 
 	inf = bpf_map_lookup_elem(&inflight, &tid);
 	if (!inf) {
@@ -244,8 +254,7 @@ static __always_inline void alloc_return(struct pt_regs *ctx)
 		break;
 	case LT_FN_REALLOC:
 	case LT_FN_REALLOCARRAY:
-		/* sampled mode: the old block went at the entry; the new one is a sample of its own */
-		if (owner != e || !e->arg || sample_rate)
+		if (owner != e || !e->arg)
 			break;
 		if (!ret) {
 			/* realloc(p, 0) freed p; any other NULL is a failure that keeps p. */
@@ -258,9 +267,17 @@ static __always_inline void alloc_return(struct pt_regs *ctx)
 		okey.addr = e->arg;
 		old = bpf_map_lookup_elem(&allocs, &okey);
 		if (old) {
+			__u64 wc;
+
+			/*
+			 * The block keeps its site and age; a sampled one also the
+			 * number of blocks it stands for, now of the new size.
+			 */
 			oldv = *old;
+			wc = oldv.w_count;
 			lt_mem_forget(tgid, e->arg);
-			alloc_record(tgid, ret, e->size, &sk, &oldv);
+			lt_mem_record(tgid, ret, e->size, sample_rate ? (e->size * wc) >> LT_W_SHIFT : e->size,
+				      sample_rate ? wc : LT_W_ONE, &sk, &oldv);
 			return;
 		}
 		break;

@@ -12,6 +12,7 @@
 #include "leaktrace.h"
 #define LT_COMMON_OWNER
 #include "common.bpf.h"
+#include "timers.bpf.h"
 
 /* An exec: user space drops the old image's records of every tracker (see `execs`). */
 SEC("tp_btf/sched_process_exec")

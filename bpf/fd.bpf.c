@@ -29,6 +29,7 @@
 #include <bpf/bpf_core_read.h>
 #include "leaktrace.h"
 #include "common.bpf.h"
+#include "timers.bpf.h"
 
 #define PF_EXITING		0x00000004
 #define F_DUPFD			0
@@ -353,6 +354,8 @@ int BPF_PROG(lt_fd_sys_exit, struct pt_regs *sregs, long ret)
 	__u64 arr = 0, tgid;
 	long cmd;
 
+	if (timer_sys_shared)
+		timer_sys_exit(sregs->orig_ax, sregs, ret);
 	switch (sregs->orig_ax) {
 	case NR_close:
 		/* Linux frees the fd even when close() reports EINTR: the slot tells */

@@ -31,6 +31,7 @@ const volatile __u32 self_tgid = 0;		/* leaktrace itself, never traced */
 const volatile __u32 release_hook = LT_HOOK_TRACEPOINT;	/* how timerfd and fd closes are seen */
 const volatile __u64 sample_rate = 0;		/* --sample R: mean bytes between samples; 0: exact */
 const volatile __u64 sample_seed = 0;		/* --sample-seed N + 1; 0: bpf_get_prandom_u32() */
+const volatile bool timer_sys_shared = false;	/* the fd tracker's sys_exit serves the timers too */
 #else
 extern const volatile bool go_ancestry;
 extern const volatile bool filter_tgid;
@@ -39,6 +40,7 @@ extern const volatile __u32 self_tgid;
 extern const volatile __u32 release_hook;
 extern const volatile __u64 sample_rate;
 extern const volatile __u64 sample_seed;
+extern const volatile bool timer_sys_shared;
 #endif
 
 /*

@@ -202,6 +202,7 @@ int fdproc__classify(const char *link, const struct net_tab *nt, char *example, 
 int64_t fdproc__nofile(const char *limits)
 {
 	const char *p = limits ? strstr(limits, "Max open files") : NULL;
+	int64_t v;
 
 	if (!p)
 		return -1;
@@ -209,5 +210,9 @@ int64_t fdproc__nofile(const char *limits)
 	p += strspn(p, " \t");
 	if (strncmp(p, "unlimited", 9) == 0)
 		return INT64_MAX;
-	return strtoll(p, NULL, 10);
+	if (*p < '0' || *p > '9')
+		return -1;	/* not a count: no limit known */
+	errno = 0;
+	v = strtoll(p, NULL, 10);
+	return errno ? -1 : v;
 }

@@ -215,7 +215,7 @@ struct tracer *tracer__new(const struct lt_opts *o)
 	}
 	t->multi = kfeatures__uprobe_multi();
 	/* sampled: one session link, so that an unsampled call has no return trap */
-	t->session = t->multi && o->sample > 1 && (o->track & LT_TRACK_MEM) && umulti__session_supported();
+	t->session = t->multi && o->sample && (o->track & LT_TRACK_MEM) && umulti__session_supported();
 	if (o->sample)
 		tracer__set_sampling(t, o->sample, "bpf");
 	/*
@@ -245,7 +245,7 @@ struct tracer *tracer__new(const struct lt_opts *o)
 		lt_info(1, "memory: sampling one allocation per %llu bytes on average%s\n",
 			(unsigned long long)o->sample, t->session ?
 			", as uprobe sessions (no return trap for an unsampled call)" :
-			o->sample > 1 ? ", with return probes (no uprobe sessions here)" : "");
+			", with return probes (no uprobe sessions here)");
 	err = load_with_hooks(t);
 	if (err) {
 		if (err == -EOPNOTSUPP || (o->track & (LT_TRACK_TIMERS | LT_TRACK_FDS) &&

@@ -32,11 +32,17 @@ static struct timer_state *state(struct tracer *t, struct target *tg)
 
 static void configure(struct tracer *t)
 {
+	bool on = tracer__slot(t, &lt_tracker_timers) != NULL, fds = tracer__slot(t, &lt_tracker_fds) != NULL;
+
 	if (t->multi)
 		bpf_program__set_expected_attach_type(t->skel->progs.lt_go_timer, LT_BPF_TRACE_UPROBE_MULTI);
 	t->skel->rodata->release_hook = t->hook;
-	bpf_program__set_autoload(t->skel->progs.lt_timerfd_release_fentry, t->hook == LT_HOOK_FENTRY);
-	bpf_program__set_autoload(t->skel->progs.lt_timerfd_release_kprobe, t->hook == LT_HOOK_KPROBE);
+	/* one sys_exit program serves the syscalls: the fd tracker's when it runs */
+	t->skel->rodata->timer_sys_shared = on && fds;
+	bpf_program__set_autoload(t->skel->progs.lt_timer_sys_exit, on && !fds);
+	bpf_program__set_autoload(t->skel->progs.lt_timer_exec, on);
+	bpf_program__set_autoload(t->skel->progs.lt_timerfd_release_fentry, on && t->hook == LT_HOOK_FENTRY);
+	bpf_program__set_autoload(t->skel->progs.lt_timerfd_release_kprobe, on && t->hook == LT_HOOK_KPROBE);
 }
 
 static struct bpf_program *prog(struct tracer *t, bool ret)
@@ -44,27 +50,18 @@ static struct bpf_program *prog(struct tracer *t, bool ret)
 	return ret ? NULL : t->skel->progs.lt_timer_entry;
 }
 
-/* The syscall tracepoints and the release hook. */
+/* The syscalls' exit (unless the fd tracker's program serves them), exec, and the release hook. */
 static int attach(struct tracer *t)
 {
 	struct leaktrace_bpf *sk = t->skel;
-	bool by_fd = t->hook == LT_HOOK_TRACEPOINT;
 	struct bpf_program *progs[] = {
-		sk->progs.lt_sys_exit_timerfd_create, sk->progs.lt_sys_enter_timer_create,
-		sk->progs.lt_sys_exit_timer_create, sk->progs.lt_sys_enter_timerfd_settime,
-		sk->progs.lt_sys_enter_timer_settime, sk->progs.lt_sys_enter_timer_delete,
-		sk->progs.lt_sys_exit_timer_delete, sk->progs.lt_sys_enter_close_range,
-		sk->progs.lt_sys_exit_close_range, sk->progs.lt_timer_exec,
-		by_fd ? sk->progs.lt_sys_enter_close : NULL, by_fd ? sk->progs.lt_sys_exit_close : NULL,
-		by_fd ? sk->progs.lt_sys_enter_dup2 : NULL, by_fd ? sk->progs.lt_sys_exit_dup2 : NULL,
-		by_fd ? sk->progs.lt_sys_enter_dup3 : NULL, by_fd ? sk->progs.lt_sys_exit_dup3 : NULL,
-		t->hook == LT_HOOK_FENTRY ? sk->progs.lt_timerfd_release_fentry : NULL,
-		t->hook == LT_HOOK_KPROBE ? sk->progs.lt_timerfd_release_kprobe : NULL,
+		sk->progs.lt_timer_sys_exit, sk->progs.lt_timer_exec,
+		sk->progs.lt_timerfd_release_fentry, sk->progs.lt_timerfd_release_kprobe,
 	};
-	int err = kfeatures__tracefs();
+	int err = 0;
 
 	for (size_t i = 0; !err && i < sizeof(progs) / sizeof(progs[0]); i++)
-		if (progs[i])
+		if (bpf_program__autoload(progs[i]))
 			err = attach__prog(t->att, progs[i]);
 	return err;
 }

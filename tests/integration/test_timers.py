@@ -73,6 +73,25 @@ def test_timer_counts_per_site():
     check_eq(tm["open"], 36, "timers.open")
 
 
+def test_timers_with_fds_tracker():
+    """With the fd tracker on, its sys_exit program sees the timer syscalls
+    (one program, not two): the same counts, and the closed, close_range'd
+    and dup2'ed timerfds gone; none of them counts as an fd."""
+    r = cached("timers_fds", lambda: trace_target(
+        EXE, lt_args=("--format", "json", "-T", "0", "--track", "timers,fds")))
+    tm = timers_of(r.final)
+    groups = by_creator(tm)
+    for func, (n, _kind, periodic, _interval) in EXPECT.items():
+        check_eq(sum(s["open"] for s in groups.get(func, [])), n, f"{func}: open with fds on")
+        check_eq(sum(s["periodic"] for s in groups.get(func, [])), periodic,
+                 f"{func}: periodic with fds on")
+    check_eq(sorted(f for f in groups if f not in EXPECT), [], "unexpected timer sites with fds on")
+    check_eq(tm["open"], 36, "timers.open with fds on")
+    fds = r.final.get("fds") or {}
+    check_eq([s for s in fds.get("sites", []) if s.get("kind") == "timerfd"], [],
+             "timerfds counted as fds")
+
+
 def test_closed_timers_absent():
     tm = timers_of(run_set().final)
     groups = by_creator(tm)

@@ -46,6 +46,9 @@ static const char *fuzz_current;	/* the input being replayed */
 #define FUZZ_ENTRY fuzz_gomem_one
 #include "../fuzz/fuzz_gomem.c"
 #undef FUZZ_ENTRY
+#define FUZZ_ENTRY fuzz_procfd_one
+#include "../fuzz/fuzz_procfd.c"
+#undef FUZZ_ENTRY
 
 static void corpus_dir(const char *name, char *out, size_t len)
 {
@@ -146,6 +149,11 @@ static void test_gomem_corpus(void)
 	replay("gomem", fuzz_gomem_one, 1);
 }
 
+static void test_procfd_corpus(void)
+{
+	replay("procfd", fuzz_procfd_one, 4);
+}
+
 /* How many harness checks fail on the JSON line S (their messages hidden). */
 static int json_failures(const char *s)
 {
@@ -184,6 +192,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_strings_corpus),
 	TEST_CASE(test_gobin_corpus),
 	TEST_CASE(test_gomem_corpus),
+	TEST_CASE(test_procfd_corpus),
 	TEST_CASE(test_harness_checks_fire),
 };
 
