@@ -50,6 +50,7 @@ struct inj_thread {
 	int tid;
 	int sig;		/* a signal that came instead of the stop: handed back at resume */
 	bool held;		/* stopped by the caller (-c): not seized, not detached here */
+	bool ours;		/* traced by leaktrace already (-c's command): interrupted, then continued */
 	struct user_regs_struct regs;
 };
 

@@ -130,19 +130,28 @@ static int stop_round(struct inj_proc *p, char *why, size_t wlen)
 			p->th = n;
 			p->cap = cap;
 		}
+		t = &p->th[p->n];
+		memset(t, 0, sizeof(*t));
+		t->tid = tid;
 		if (ptrace(PTRACE_SEIZE, tid, NULL, NULL)) {
 			int err = errno;
 
 			if (err == ESRCH)
 				continue;	/* it exited */
+			/* -c's command: leaktrace traces it already */
+			if (err == EPERM && ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) == 0) {
+				t->ours = true;
+				if (wait_stop(t))
+					continue;
+				p->n++;
+				added++;
+				continue;
+			}
 			closedir(d);
 			snprintf(why, wlen, "cannot ptrace thread %d: %s%s", tid, strerror(err),
 				 err == EPERM ? ptrace_hint() : "");
 			return -err;
 		}
-		t = &p->th[p->n];
-		memset(t, 0, sizeof(*t));
-		t->tid = tid;
 		if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) || wait_stop(t)) {
 			ptrace(PTRACE_DETACH, tid, NULL, NULL);
 			continue;	/* it exited meanwhile */
@@ -193,7 +202,9 @@ int inj__stop(struct inj_proc *p, int held_tid, char *why, size_t wlen)
 void inj__resume(struct inj_proc *p)
 {
 	for (int i = 0; i < p->n; i++)
-		if (!p->th[i].held)
+		if (p->th[i].ours)
+			ptrace(PTRACE_CONT, p->th[i].tid, NULL, (void *)(long)p->th[i].sig);
+		else if (!p->th[i].held)
 			ptrace(PTRACE_DETACH, p->th[i].tid, NULL, (void *)(long)p->th[i].sig);
 	p->n = 0;
 }

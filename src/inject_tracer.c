@@ -225,6 +225,15 @@ static int do_inject(struct tracer *t, struct inj_target *it, int held)
 			fns[n] = it->fn[k];
 			idx[n++] = k;
 		}
+	if (n == 0) {
+		lt_warn("--inject: pid %d: no allocator function to detour; uprobes trace it\n", it->pid);
+		for (int k = 0; k < it->nfn; k++) {
+			plan->probes[it->probe[k]].attached = false;
+			if (attach__probe(t->att, it->pid, plan, it->probe[k]) == 0)
+				t->nprobes++;
+		}
+		return 0;
+	}
 	io.seed = t->o->sample_seed_set ? t->o->sample_seed : ((uint64_t)rand() << 32 ^ (uint64_t)rand() ^ getpid());
 	/*
 	 * LEAKTRACE_INJECT_CYCLES=N (tests only): N - 1 inject/undo cycles
