@@ -364,9 +364,9 @@ def test_inject_redis():
 
 
 def _redis_top(inject):
-    """A fresh redis filled with 60000 SETs of new keys, traced at --sample 65536: the top sites."""
+    """A fresh redis filled with 60000 SETs of new keys, traced at --sample 16384: the top sites."""
     with Redis() as r:
-        with Tracer(["-p", r.pid, *(["--inject"] if inject else []), "--sample", 65536, "--sample-seed", 3,
+        with Tracer(["-p", r.pid, *(["--inject"] if inject else []), "--sample", 16384, "--sample-seed", 3,
                      "--track", "mem", "--format", "json", "-T", 5, 60]) as lt:
             lt.wait_ready()
             b = r.bench(60000, tests="set", keys=100000000)
@@ -374,7 +374,7 @@ def _redis_top(inject):
             check_eq(b.returncode, 0, f"redis-benchmark exit status\n{out[-1500:]}")
             lt.stop(signal.SIGINT)
             final = lt.final_report()
-        check_eq(sampling(final), {"rate": 65536, "source": "in-process" if inject else "bpf"},
+        check_eq(sampling(final), {"rate": 16384, "source": "in-process" if inject else "bpf"},
                  "memory.sampling")
         return _top_sites(final)
 
