@@ -101,6 +101,15 @@ lt_common:
 	jz 7f
 	cmpq $0, LT_SMP_CTL_LIVE(%r11)
 	je 7f
+	/* the filter: no sampled block hashes where this pointer does */
+	mov %rdi, %r9
+	shr $4, %r9
+	movabs $0x9E3779B97F4A7C15, %r10
+	imul %r10, %r9
+	shr $46, %r9
+	lea lt_filter(%rip), %r10
+	cmpb $0, (%r10,%r9)
+	je 7f
 	jmp 6f
 5:	cmp $LT_SMP_KIND_MALLOC, %r10d
 	jne 6f

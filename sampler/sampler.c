@@ -19,6 +19,7 @@
 extern struct lt_smp_ctl lt_ctl HIDDEN;
 extern struct lt_smp_thread lt_threads[LT_SMP_THREADS] HIDDEN;
 extern uint64_t lt_set[LT_SMP_SET] HIDDEN;
+extern uint8_t lt_filter[LT_SMP_FILTER] HIDDEN;
 
 /* The frame lt_common (hooks.S) builds. */
 struct lt_call {
@@ -170,9 +171,23 @@ static inline uint64_t set_hash(uint64_t p)
 	return ((p >> 4) * 0x9E3779B97F4A7C15ULL) >> (64 - 17);
 }
 
+/* The filter's counter of P: hooks.S computes the same hash for a free's fast path. */
+static inline uint8_t *filter_of(uint64_t p)
+{
+	return &lt_filter[((p >> 4) * 0x9E3779B97F4A7C15ULL) >> (64 - 18)];
+}
+
 static int set_add(uint64_t p)
 {
 	uint64_t h = set_hash(p);
+	uint8_t *f = filter_of(p);
+
+	/* counted before it is in the set, so that a free never misses it */
+	if (__atomic_add_fetch(f, 1, __ATOMIC_ACQ_REL) == 0) {
+		__atomic_sub_fetch(f, 1, __ATOMIC_ACQ_REL);	/* 255 pointers on one counter: give up */
+		__atomic_fetch_add(&lt_ctl.set_full, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
 
 	for (int i = 0; i < LT_SMP_PROBES; i++) {
 		uint64_t *e = &lt_set[(h + i) & (LT_SMP_SET - 1)], v = __atomic_load_n(e, __ATOMIC_RELAXED);
@@ -182,6 +197,7 @@ static int set_add(uint64_t p)
 			return 1;
 		}
 	}
+	__atomic_sub_fetch(f, 1, __ATOMIC_ACQ_REL);
 	__atomic_fetch_add(&lt_ctl.set_full, 1, __ATOMIC_RELAXED);
 	return 0;
 }
@@ -201,6 +217,7 @@ static int set_find(uint64_t p, int take)
 				return 1;
 			if (cas(e, p, TOMB)) {
 				__atomic_fetch_sub(&lt_ctl.live, 1, __ATOMIC_RELAXED);
+				__atomic_sub_fetch(filter_of(p), 1, __ATOMIC_ACQ_REL);
 				return 1;
 			}
 			return 0;	/* another thread took it: a double free */

@@ -8,8 +8,9 @@
  *   [0, TEXT)              the sampler file's text, R-X, file-backed (uprobes sit on it)
  *   [TEXT, TEXT+TRAMP)     trampolines, anonymous R-X: one slot per hook, holding the
  *                          hooked function's displaced first instructions and a jump back
- *   [TEXT+TRAMP, +DATA)    anonymous RW: the control block, the per-thread countdowns and
- *                          the set of sampled pointers
+ *   [TEXT+TRAMP, +DATA)    anonymous RW: the control block, the per-thread countdowns, the
+ *                          set of sampled pointers and a counting filter of it (a byte per
+ *                          hash of a pointer: 0 means no sampled block hashes there)
  * The text reaches the others RIP-relatively, so the three are mapped
  * next to one another, in a gap within rel32 reach of the hooked library.
  */
@@ -29,7 +30,8 @@
 #define LT_SMP_SET		(1 << 17)	/* sampled-pointer set slots (a power of 2) */
 #define LT_SMP_PROBES		64		/* probes of either table before giving up */
 #define LT_SMP_CTL_SIZE		0x1000
-#define LT_SMP_DATA		(LT_SMP_CTL_SIZE + LT_SMP_THREADS * 32 + LT_SMP_SET * 8)
+#define LT_SMP_FILTER		(1 << 18)	/* counters of sampled pointers per hash: a free's quick "no" */
+#define LT_SMP_DATA		(LT_SMP_CTL_SIZE + LT_SMP_THREADS * 32 + LT_SMP_SET * 8 + LT_SMP_FILTER)
 #define LT_SMP_REGION		(LT_SMP_TEXT + LT_SMP_TRAMP + LT_SMP_DATA)
 
 /* Offsets the entry stubs' fast path reads (checked in sampler.c). */

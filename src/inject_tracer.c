@@ -118,10 +118,51 @@ static int read_code(const struct lt_module *m, const struct lt_probe *pr, struc
 	return 0;
 }
 
+/*
+ * The functions of PLAN to detour, into IT. MARK: take them (and what the
+ * detours see anyway) out of the uprobes to attach. Returns how many.
+ */
+static int collect(struct inj_target *it, struct lt_plan *plan, bool mark)
+{
+	int n = 0;
+
+	for (int i = 0; i < plan->nprobes; i++) {
+		struct lt_probe *pr = &plan->probes[i];
+		const struct lt_module *m = &plan->mods[pr->mod];
+		uint32_t kind = kind_of(pr, m);
+		struct inject_fn *fn;
+
+		if (pr->tracker != LT_TRACKER_MEM || pr->attached)
+			continue;
+		if (pr->func == LT_FN_START) {
+			pr->attached |= mark;	/* the sampler goes in at the entry point: nothing is before it */
+			continue;
+		}
+		/* libstdc++'s operator new and delete call malloc and free: the detours there see them */
+		if ((pr->func == LT_FN_NEW || pr->func == LT_FN_DELETE) && is_libstdcxx(m)) {
+			pr->attached |= mark;
+			continue;
+		}
+		if (kind == LT_SMP_NONE || it->nfn >= LT_SMP_MAX_HOOKS || it->in)
+			continue;	/* a uprobe, sampled in BPF */
+		fn = &it->fn[it->nfn];
+		memset(fn, 0, sizeof(*fn));
+		if (read_code(m, pr, fn))
+			continue;
+		fn->sym = pr->sym;
+		fn->kind = kind;
+		fn->func = pr->func;
+		it->probe[it->nfn++] = i;
+		pr->attached |= mark;	/* deferred: the detour, or a uprobe once the inject says so */
+		n++;
+	}
+	return n;
+}
+
 int inject__defer(struct tracer *t, int pid, struct lt_plan *plan, int plan_idx)
 {
 	struct inj_target *it = find(pid), **n;
-	int deferred = 0;
+	int deferred;
 
 	if (!t->o->inject)
 		return 0;
@@ -137,36 +178,7 @@ int inject__defer(struct tracer *t, int pid, struct lt_plan *plan, int plan_idx)
 		it->pid = pid;
 		it->plan_idx = -1;
 	}
-	for (int i = 0; i < plan->nprobes; i++) {
-		struct lt_probe *pr = &plan->probes[i];
-		const struct lt_module *m = &plan->mods[pr->mod];
-		uint32_t kind = kind_of(pr, m);
-		struct inject_fn *fn;
-
-		if (pr->tracker != LT_TRACKER_MEM || pr->attached)
-			continue;
-		if (pr->func == LT_FN_START) {
-			pr->attached = true;	/* the sampler goes in at the entry point: nothing is before it */
-			continue;
-		}
-		/* libstdc++'s operator new and delete call malloc and free: the detours there see them */
-		if ((pr->func == LT_FN_NEW || pr->func == LT_FN_DELETE) && is_libstdcxx(m)) {
-			pr->attached = true;
-			continue;
-		}
-		if (kind == LT_SMP_NONE || it->nfn >= LT_SMP_MAX_HOOKS || it->in)
-			continue;	/* a uprobe, sampled in BPF */
-		fn = &it->fn[it->nfn];
-		memset(fn, 0, sizeof(*fn));
-		if (read_code(m, pr, fn))
-			continue;
-		fn->sym = pr->sym;
-		fn->kind = kind;
-		fn->func = pr->func;
-		it->probe[it->nfn++] = i;
-		pr->attached = true;	/* deferred: the detour, or a uprobe once the inject says so */
-		deferred++;
-	}
+	deferred = collect(it, plan, true);
 	if (deferred)
 		it->plan_idx = plan_idx;
 	return deferred;
@@ -269,6 +281,47 @@ static int do_inject(struct tracer *t, struct inj_target *it, int held)
 	t->nprobes += 2;
 	tracer__set_sampling(t, t->o->sample, "in-process");
 	return 2;
+}
+
+/* Does PID map a sampler file (an earlier --inject's)? */
+static bool has_sampler(int pid)
+{
+	struct proc_maps *m = procmaps__read(pid);
+	bool has = false;
+
+	for (int i = 0; m && i < m->n && !has; i++)
+		has = strncmp(m->e[i].path, "/run/leaktrace/sampler-", 23) == 0;
+	procmaps__free(m);
+	return has;
+}
+
+int inject__clear_stale(struct tracer *t, int pid, struct lt_plan *plan)
+{
+	struct inj_target it = { .pid = pid };
+	struct inject_opts io = { .rate = 524288 };
+	struct inject_fn fns[LT_SMP_MAX_HOOKS];
+	struct inject *in;
+	int n = 0, err;
+
+	(void)t;
+	if (!has_sampler(pid) || collect(&it, plan, false) == 0)
+		return 0;
+	if ((err = resolve(plan, &it)))
+		goto out;
+	for (int k = 0; k < it.nfn; k++)
+		if (it.fn[k].entry && it.fn[k].lib_hi)
+			fns[n++] = it.fn[k];
+	/* what is ours is taken over (inject.c) and undone at once, byte for byte */
+	in = n ? inject__start(pid, fns, n, &io) : NULL;
+	err = in ? inject__undo(in) : -EIO;
+	inject__free(in);
+	if (!err)
+		lt_info(0, "pid %d had the sampler of an earlier leaktrace --inject: its detours are undone before the uprobes go in\n",
+			pid);
+out:
+	for (int k = 0; k < it.nfn; k++)
+		free((void *)it.fn[k].code);
+	return err;
 }
 
 int inject__now(struct tracer *t, int pid)

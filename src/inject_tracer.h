@@ -15,6 +15,12 @@ struct tracer;
  * Returns how many, or -errno.
  */
 int inject__defer(struct tracer *t, int pid, struct lt_plan *plan, int plan_idx);
+/*
+ * Without --inject: PID maps the sampler of an earlier --inject (whose
+ * leaktrace was killed)? Undo its detours before uprobes go on the same
+ * functions (a uprobe on a detoured entry would break it). 0 or -errno.
+ */
+int inject__clear_stale(struct tracer *t, int pid, struct lt_plan *plan);
 /* -p: put the sampler into PID now. The uprobes it added (0: nothing to do), or -1 with one line printed. */
 int inject__now(struct tracer *t, int pid);
 /* -c: PID is stopped at its exec: a breakpoint at its entry point. 0 or -errno (printed). */

@@ -233,6 +233,19 @@ def test_inject_sigkill():
         check(t.alive(), "churn died")
         check_eq(text_diffs(t.pid, "libc.so"), [], "libc text after the second leaktrace")
         check_eq(len(sampler_maps(t.pid)), 1, "mappings of the sampler file")
+        # killed again; then leaktrace without --inject: the detours go before its uprobes do
+        with Tracer(["-p", t.pid, "--inject", "--track", "mem", 60]) as lt3:
+            lt3.wait_ready()
+            lt3.kill()
+        check(text_diffs(t.pid, "libc.so") != [], "the inert detours should be there again")
+        with Tracer(["-p", t.pid, "--track", "mem", "--once", 2]) as lt4:
+            lt4.wait(timeout=30 * SCALE)
+            err = lt4.err.text()
+        check("its detours are undone before the uprobes go in" in err,
+              f"leaktrace without --inject should undo the stale detours:\n{err[-1500:]}")
+        r2 = _rounds(t)
+        check(t.alive() and r2 > r1, f"churn after uprobes on formerly detoured functions: {r1} -> {r2}")
+        check_eq(text_diffs(t.pid, "libc.so"), [], "libc text after leaktrace without --inject")
 
 
 def test_inject_ptrace_refused():
