@@ -9,6 +9,10 @@ Modes, each with 1 and 2 threads, BENCH_RUNS runs (separate processes):
               the window, the final one gives the stack depth)
   leaktrace-dwarf  the same with --stacks dwarf: every allocation's stack walked
               in BPF with .eh_frame unwind tables
+  sample-512k, sample-64k  leaktrace --stacks fp --sample 524288 / 65536 (uprobe
+              sessions where the kernel has them: no return trap unsampled)
+  sample-512k-ret  --sample 524288 with LEAKTRACE_NO_UPROBE_SESSION=1: entry and
+              return probes, as on kernels without sessions (6.1)
   floor       empty entry programs at leaktrace's own probes (bench/floor.c)
   floor+ret   the floor plus empty return programs where leaktrace has them
   bpftrace    a script that only counts malloc and free hits (naive peer)
@@ -30,6 +34,8 @@ import sys
 import threading
 import time
 
+import bpfstats
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 OUT = os.path.join(ROOT, ".output", "bench")
@@ -46,15 +52,29 @@ HOLD = int(os.environ.get("BENCH_HOLD", "1000000"))
 SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
 LONG_INTERVAL = "3600"          # seconds: no periodic report inside a timed run
 
-MODES = ["untraced", "leaktrace", "leaktrace-dwarf", "floor", "floor+ret", "bpftrace", "bcc"]
-LT_MODES = ("leaktrace", "leaktrace-dwarf")
-LT_STACKS = {"leaktrace": "fp", "leaktrace-dwarf": "dwarf"}
+MODES = ["untraced", "leaktrace", "leaktrace-dwarf", "sample-512k", "sample-64k", "sample-512k-ret",
+         "floor", "floor+ret", "bpftrace", "bcc"]
+LT_MODES = ("leaktrace", "leaktrace-dwarf", "sample-512k", "sample-64k", "sample-512k-ret")
+SAMPLE_MODES = ("sample-512k", "sample-64k", "sample-512k-ret")
+LT_STACKS = {"leaktrace": "fp", "leaktrace-dwarf": "dwarf", "sample-512k": "fp", "sample-64k": "fp",
+             "sample-512k-ret": "fp"}
+LT_EXTRA = {"sample-512k": ["--sample", "524288"], "sample-64k": ["--sample", "65536"],
+            "sample-512k-ret": ["--sample", "524288"]}
+LT_ENV = {"sample-512k-ret": {"LEAKTRACE_NO_UPROBE_SESSION": "1"}}
+# the modes timed interleaved in every round (the peers run after them)
+CORE_MODES = ("untraced", "leaktrace", "leaktrace-dwarf", "sample-512k", "sample-64k", "sample-512k-ret",
+              "floor", "floor+ret")
 MODE_DESC = {
     "untraced": "the workload alone",
     "leaktrace": "`leaktrace -p PID --stacks fp --format json 3600` (frame-pointer stacks; "
                  "the default --stacks auto picks fp for this workload)",
     "leaktrace-dwarf": "`leaktrace -p PID --stacks dwarf --format json 3600` (stacks walked in BPF "
                        "with .eh_frame unwind tables)",
+    "sample-512k": "`leaktrace -p PID --stacks fp --sample 524288 --format json 3600` (sampled; "
+                   "uprobe sessions where the kernel has them)",
+    "sample-64k": "`leaktrace -p PID --stacks fp --sample 65536 --format json 3600`",
+    "sample-512k-ret": "sample-512k with LEAKTRACE_NO_UPROBE_SESSION=1: entry and return probes, "
+                       "the return exits early when unsampled (kernels without uprobe sessions)",
     "floor": "empty entry programs at leaktrace's own probes",
     "floor+ret": "floor + empty return programs where leaktrace has them",
     "bpftrace": "bpftrace counting malloc and free hits per pid",
@@ -71,11 +91,12 @@ def log(msg):
 class Proc:
     """A child process whose stdout and stderr lines are collected with timestamps."""
 
-    def __init__(self, argv, stdin=None, name=None):
+    def __init__(self, argv, stdin=None, name=None, env=None):
         self.argv = argv
         self.name = name or os.path.basename(argv[0])
         self.p = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, start_new_session=True)
+                                  stderr=subprocess.PIPE, start_new_session=True,
+                                  env=dict(os.environ, **env) if env else None)
         self.pid = self.p.pid
         self.lines = {"out": [], "err": []}
         self.cv = threading.Condition()
@@ -296,7 +317,9 @@ def unwind_tables_for(tracer_pid, pid):
                                           capture_output=True, text=True, timeout=20).stdout or "[]")
         except (OSError, subprocess.SubprocessError, ValueError):
             return None
-        return any(x.get("formatted", {}).get("key") == pid for x in d)
+        # a value with LT_UW_SYS_ONLY (bit 31): the tables serve the fd and mmap syscalls' stacks only
+        return any(x.get("formatted", {}).get("key") == pid and
+                   not (int(x.get("formatted", {}).get("value", 0)) & (1 << 31)) for x in d)
     return None
 
 
@@ -384,8 +407,8 @@ def stale_bcc_hint():
 def start_tracer(mode, pid, addrs):
     if mode in LT_MODES:
         # --format json: the final report (after the timed loop) says how deep the stacks were
-        return Proc([LEAKTRACE, "-p", str(pid), "--stacks", LT_STACKS[mode], "--format", "json",
-                     LONG_INTERVAL], name="leaktrace")
+        return Proc([LEAKTRACE, "-p", str(pid), "--stacks", LT_STACKS[mode], *LT_EXTRA.get(mode, []),
+                     "--format", "json", LONG_INTERVAL], name="leaktrace", env=LT_ENV.get(mode))
     if mode == "floor":
         return Proc([FLOOR, "-p", str(pid)], name="floor")
     if mode == "floor+ret":
@@ -397,17 +420,17 @@ def start_tracer(mode, pid, addrs):
     raise ValueError(mode)
 
 
-STOP_SIG = {"leaktrace": signal.SIGINT, "leaktrace-dwarf": signal.SIGINT, "floor": signal.SIGINT,
-            "floor+ret": signal.SIGINT, "bpftrace": signal.SIGINT, "bcc": signal.SIGTERM}
-READY_TIMEOUT = {"leaktrace": 60, "leaktrace-dwarf": 60, "floor": 60, "floor+ret": 60,
-                 "bpftrace": 60, "bcc": 180}
+STOP_SIG = dict({m: signal.SIGINT for m in LT_MODES}, **{"floor": signal.SIGINT,
+            "floor+ret": signal.SIGINT, "bpftrace": signal.SIGINT, "bcc": signal.SIGTERM})
+READY_TIMEOUT = dict({m: 60 for m in LT_MODES}, **{"floor": 60, "floor+ret": 60,
+                 "bpftrace": 60, "bcc": 180})
 
 
 def wait_ready(mode, tr, wl_pid, addrs):
     """Wait until TR's probes are attached to WL_PID. Returns (evidence dict, None) or (None, reason)."""
     end = time.monotonic() + READY_TIMEOUT[mode]
     ev = {}
-    if mode in ("leaktrace", "leaktrace-dwarf", "floor", "floor+ret"):
+    if mode in LT_MODES + ("floor", "floor+ret"):
         word = "leaktrace: ready" if mode in LT_MODES else "floor: ready"
         if not tr.wait_line(re.escape(word), "err", READY_TIMEOUT[mode]):
             return None, last_words(tr) or "no ready line"
@@ -416,7 +439,7 @@ def wait_ready(mode, tr, wl_pid, addrs):
         if not tr.alive():
             return None, last_words(tr) or "exited"
         bp = breakpoints_in(wl_pid, addrs)
-        if mode in ("leaktrace", "leaktrace-dwarf", "floor", "floor+ret"):
+        if mode in LT_MODES + ("floor", "floor+ret"):
             links = multi_links(tr.pid)
             n = sum(len(l["offsets"]) for l in links)
             ev = {"uprobe_multi_links": len(links), "uprobes": n}
@@ -489,6 +512,7 @@ def run_once(mode, threads, addrs_cache):
                                    "map not found" if tables is None else
                                    "stacks not walked the way the mode says"))
         c0 = cpu_ticks(wl.pid, tr.pid if tr else None)
+        b0 = bpfstats.snapshot(tr.pid) if mode in LT_MODES else None
         wl.p.stdin.write(b"x")
         wl.p.stdin.flush()
         r = wl.wait_line(r"ns_per_pair ([0-9.]+)", timeout=600)
@@ -496,6 +520,13 @@ def run_once(mode, threads, addrs_cache):
             return None, "workload gave no result: " + wl.text("err")[-200:]
         ns = float(r[0].group(1))
         c1 = cpu_ticks(wl.pid, tr.pid if tr else None)
+        if b0 is not None:
+            # the BPF programs' own run time (kernel statistics, on for the whole bench)
+            d = {i: v for i, v in bpfstats.delta(b0, bpfstats.snapshot(tr.pid)).items() if v[1]}
+            info["bpf_ns_per_pair"] = round(sum(v[0] for v in d.values()) / (pairs * threads), 1)
+            nm = bpfstats.names(d)
+            info["bpf_progs"] = {nm[i]: {"ns_per_run": round(v[0] / v[1], 1), "runs_per_pair":
+                                         round(v[1] / (pairs * threads), 3)} for i, v in d.items()}
         if c0 and c1:
             hz = os.sysconf("SC_CLK_TCK")
             info["tracer_cpu_s"] = round((c1[2] - c0[2]) / hz, 2)
@@ -687,15 +718,33 @@ def markdown(R):
     if "dwarf_probes_match_fp" in R:
         out.append("leaktrace-dwarf's probes %s leaktrace's (`--stacks` changes only how a stack is walked)."
                    % ("are exactly" if R["dwarf_probes_match_fp"] else "DIFFER from"))
-    for t in THREADS:
-        for mode, what in (("leaktrace", "leaktrace's"), ("leaktrace-dwarf", "leaktrace-dwarf's")):
-            lt, fr = added(R, mode, t), added(R, "floor+ret", t)
-            if lt is not None and fr is not None:
-                out.append("With %d thread%s, of %s %s ns added per pair, %s ns are the uprobe traps "
-                           "themselves (floor+ret: entry and return probes) and %s ns its BPF programs' own work."
-                           % (t, "s" if t > 1 else "", what, fmt_ns(lt), fmt_ns(fr), fmt_ns(lt - fr)))
+    if not R.get("split"):
+        # no run-time statistics: the BPF work estimated as the difference to the floor with return probes
+        for t in THREADS:
+            for mode, what in (("leaktrace", "leaktrace's"), ("leaktrace-dwarf", "leaktrace-dwarf's")):
+                lt, fr = added(R, mode, t), added(R, "floor+ret", t)
+                if lt is not None and fr is not None:
+                    out.append("With %d thread%s, of %s %s ns added per pair, %s ns are the uprobe traps "
+                               "themselves (floor+ret: entry and return probes) and %s ns its BPF programs' own work."
+                               % (t, "s" if t > 1 else "", what, fmt_ns(lt), fmt_ns(fr), fmt_ns(lt - fr)))
+    if R.get("split"):
+        out.append("")
+        out.append("Split of each leaktrace mode's added cost (medians): its BPF programs' run time, from the "
+                   "kernel's statistics (BPF_ENABLE_STATS, on for every mode of the run), and the rest: the traps "
+                   "themselves. ns per program run in the last column, for the programs that run at least once per 100 pairs.")
+        out.append("")
+        out.append("| mode | threads | added ns/pair | BPF ns/pair | traps (added − BPF) | ns per run |")
+        out.append("|---|---:|---:|---:|---:|---|")
+        for mode in LT_MODES:
+            for t in THREADS:
+                sp = R["split"].get(mode, {}).get(str(t))
+                if sp:
+                    out.append("| %s | %d | %s | %s | %s | %s |" % (
+                        mode, t, fmt_ns(sp["added_ns"]), fmt_ns(sp["bpf_ns"]), fmt_ns(sp["traps_ns"]),
+                        ", ".join("%s %s" % (k, fmt_ns(v)) for k, v in sorted(sp["ns_per_run"].items()))))
+        out.append("")
     stk = R.get("stacks", {})
-    for mode in LT_MODES:
+    for mode in ("leaktrace", "leaktrace-dwarf"):
         if mode in stk:
             out.append("%s: the top site's stack, %d frames above the allocator (%s), %s." % (
                 "leaktrace-dwarf (.eh_frame tables)" if mode == "leaktrace-dwarf" else "leaktrace (frame pointers)",
@@ -713,14 +762,15 @@ def markdown(R):
         out.append("Attach time, from the tracer's start to its probes in place (not part of the timed loop), "
                    "median: " + "; ".join("%s %.2f s" % (mode, at[mode]) for mode in MODES if mode in at) + ".")
     out.append("")
-    out.append("| threads | leaktrace ÷ bcc (goal ≤ 0.25) | leaktrace ÷ floor (goal ≤ 2) | leaktrace ÷ floor+ret | bpftrace ÷ floor |")
-    out.append("|---:|---:|---:|---:|---:|")
+    out.append("| threads | leaktrace ÷ bcc (goal ≤ 0.25) | leaktrace ÷ floor (goal ≤ 2) | leaktrace ÷ floor+ret (goal ≤ 1.5) | sample-512k ÷ floor (goal ≤ 1.25) | sample-64k ÷ floor | sample-512k-ret ÷ floor+ret | bpftrace ÷ floor |")
+    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for t in THREADS:
         r = R["ratios"].get(str(t), {})
-        out.append("| %d | %s | %s | %s | %s |" % (t, fmt_ratio(r.get("leaktrace/bcc")),
-                                                  fmt_ratio(r.get("leaktrace/floor")),
-                                                  fmt_ratio(r.get("leaktrace/floor+ret")),
-                                                  fmt_ratio(r.get("bpftrace/floor"))))
+        out.append("| %d | %s | %s | %s | %s | %s | %s | %s |" % (
+            t, fmt_ratio(r.get("leaktrace/bcc")), fmt_ratio(r.get("leaktrace/floor")),
+            fmt_ratio(r.get("leaktrace/floor+ret")), fmt_ratio(r.get("sample-512k/floor")),
+            fmt_ratio(r.get("sample-64k/floor")), fmt_ratio(r.get("sample-512k-ret/floor+ret")),
+            fmt_ratio(r.get("bpftrace/floor"))))
     if "leaktrace-dwarf" in R["modes"]:
         out.append("")
         out.append("`--stacks dwarf` against `--stacks fp` (added costs, medians; BPF work = added − floor+ret's):")
@@ -772,6 +822,8 @@ def goals(R):
 
     ratio_goal("leaktrace/bcc", 0.25, "leaktrace's added cost ≤ 1/4 of bcc memleak's")
     ratio_goal("leaktrace/floor", 2.0, "leaktrace's added cost ≤ 2× the floor's")
+    ratio_goal("leaktrace/floor+ret", 1.5, "exact mode's added cost ≤ 1.5× the floor with return probes'")
+    ratio_goal("sample-512k/floor", 1.25, "sampled mode at 512 KiB: added cost ≤ 1.25× the entry-only floor's")
     if "leaktrace-dwarf" in R["modes"]:
         ratio_goal("leaktrace-dwarf/leaktrace", 2.0,
                    "`--stacks dwarf`'s added cost ≤ 2× `--stacks fp`'s")
@@ -811,6 +863,11 @@ the tracer's links). Modes:
   the report each prints after the timed loop gives the depth walked, and
   the bench checks in leaktrace's `uw_tgid` map that the tables are (dwarf)
   or are not (fp) in use for the workload;
+- **sample-512k** and **sample-64k**: leaktrace `--stacks fp --sample 524288`
+  and `--sample 65536` (uprobe sessions where the kernel has them, so that an
+  unsampled call costs its entry trap only), and **sample-512k-ret**, the
+  same with `LEAKTRACE_NO_UPROBE_SESSION=1`: entry and return probes, as on
+  kernels without sessions (6.1);
 - the **floor**: empty BPF programs at leaktrace's own probe offsets, attached
   the way leaktrace attaches them (`bench/floor.c`; **floor+ret** adds empty
   return probes where leaktrace has them) — what any uprobe tracer pays;
@@ -858,6 +915,9 @@ def main():
                     "runs": RUNS, "peer_runs": PEER_RUNS, "threads": THREADS, "hold": HOLD},
          "modes": {}, "ratios": {}, "memory": {}, "goals": []}
     addrs = {}
+    stats_fd = bpfstats.enable()
+    if stats_fd is None:
+        log("warning: BPF run-time statistics unavailable: no trap/BPF split")
     for mode in MODES:
         why = tool_check(mode)
         R["modes"][mode] = {"available": why is None, "description": MODE_DESC[mode],
@@ -889,7 +949,7 @@ def main():
     # untraced, leaktrace and the floors interleaved, so that drift hits them alike
     for run in range(RUNS):
         for t in THREADS:
-            for mode in ("untraced", "leaktrace", "leaktrace-dwarf", "floor", "floor+ret"):
+            for mode in CORE_MODES:
                 measure(mode, t)
     for run in range(PEER_RUNS):
         for t in THREADS:
@@ -902,6 +962,7 @@ def main():
         for run in range(PEER_RUNS):
             measure("bcc", t)
 
+    bpfstats.disable(stats_fd)
     R["elapsed_s"] = round(time.monotonic() - T0, 1)
     analyze(R)
     return output(R)
@@ -928,7 +989,9 @@ def analyze(R):
             if st and "added_median" in st:
                 added[mode] = st["added_median"]
         r = {}
-        for a, b in (("leaktrace", "bcc"), ("leaktrace", "floor"), ("leaktrace", "floor+ret"),
+        for a, b in (("sample-512k", "floor"), ("sample-64k", "floor"), ("sample-512k-ret", "floor"),
+                     ("sample-512k-ret", "floor+ret"), ("sample-512k", "leaktrace"),
+                     ("leaktrace", "bcc"), ("leaktrace", "floor"), ("leaktrace", "floor+ret"),
                      ("bpftrace", "floor"), ("floor+ret", "floor"),
                      ("leaktrace-dwarf", "leaktrace"), ("leaktrace-dwarf", "bcc"),
                      ("leaktrace-dwarf", "floor"), ("leaktrace-dwarf", "floor+ret")):
@@ -973,6 +1036,26 @@ def analyze(R):
         if v:
             at[mode] = statistics.median(v)
     R["attach_s_median"] = at
+    # each leaktrace mode's added cost split: its BPF programs' run time (kernel statistics) and the rest
+    # (the traps, their entry and exit, and the cache and TLB misses they cause the workload)
+    split = {}
+    for mode in LT_MODES:
+        m = R["modes"].get(mode)
+        for t in THREADS:
+            infos = (m or {}).get("runs_info", {}).get(str(t), [])
+            v = [i["bpf_ns_per_pair"] for i in infos if "bpf_ns_per_pair" in i]
+            a = (m or {}).get("threads", {}).get(str(t), {}).get("added_median") if (m or {}).get("available") else None
+            if v and a is not None:
+                bpf = statistics.median(v)
+                progs = {}
+                for i in infos:
+                    for name, st in i.get("bpf_progs", {}).items():
+                        if st["runs_per_pair"] >= 0.01:     # the per-pair programs, not exec or fork
+                            progs.setdefault(name, []).append(st["ns_per_run"])
+                split.setdefault(mode, {})[str(t)] = {
+                    "added_ns": a, "bpf_ns": bpf, "traps_ns": a - bpf,
+                    "ns_per_run": {k: statistics.median(x) for k, x in progs.items()}}
+    R["split"] = split
     R["goals"] = goals(R)
 
 

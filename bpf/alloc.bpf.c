@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Memory tracker: outstanding allocations by (tgid, address), per-site
- * totals by (tgid, stack id, caller ip), and a per-thread in-flight stack
- * so that the outermost tracked call owns an allocation.
+ * totals by (tgid, stack id, caller ip) (bpf/memrec.bpf.h), and a
+ * per-thread in-flight stack so that the outermost tracked call owns an
+ * allocation.
  *
  * One entry program and one return program serve every allocator
- * function; the uprobe's bpf_cookie says which function was hit.
+ * function; the uprobe's bpf_cookie says which function was hit. With
+ * --sample (bpf/sample.bpf.h) only sampled calls take a stack and are
+ * recorded; on kernels with uprobe sessions one session program serves
+ * both ends, and an unsampled call has no return trap at all.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -13,22 +17,8 @@
 #include <bpf/bpf_core_read.h>
 #include "leaktrace.h"
 #include "common.bpf.h"
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct lt_alloc_key);
-	__type(value, struct lt_alloc_val);
-	__uint(max_entries, 1 << 20);	/* --max-allocs, set before load */
-} allocs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct lt_site_key);
-	__type(value, struct lt_site_val);
-	__uint(max_entries, 1 << 16);
-} sites SEC(".maps");
+#include "memrec.bpf.h"
+#include "sample.bpf.h"
 
 /* tgid -> bpf_ktime_get_ns() when the executable's entry point ran (-c). */
 struct {
@@ -69,79 +59,6 @@ static __always_inline __u64 func_size(__u32 func, struct pt_regs *ctx, __u64 *a
 	}
 }
 
-/* Forget a tracked block: subtract it from its site. */
-static __always_inline void forget(__u32 tgid, __u64 addr)
-{
-	struct lt_alloc_key key = { .tgid = tgid, .addr = addr };
-	struct lt_alloc_val *v;
-	struct lt_site_val *s;
-
-	v = bpf_map_lookup_elem(&allocs, &key);
-	if (!v)
-		return;	/* unknown pointer: from before the attach, or untracked */
-	s = bpf_map_lookup_elem(&sites, &v->site);
-	if (s) {
-		__sync_fetch_and_sub(&s->bytes, v->size);
-		__sync_fetch_and_sub(&s->allocs, 1);
-	}
-	bpf_map_delete_elem(&allocs, &key);
-}
-
-static __always_inline struct lt_site_val *site_get(struct lt_site_key *sk, __u64 now)
-{
-	struct lt_site_val *s, init = { .first_ns = now };
-
-	s = bpf_map_lookup_elem(&sites, sk);
-	if (s)
-		return s;
-	bpf_map_update_elem(&sites, sk, &init, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&sites, sk);
-}
-
-/*
- * Record a new block. A realloc of a tracked block passes the old block's
- * record in OLD: the block keeps its original site and age.
- */
-static __always_inline void record(__u32 tgid, __u64 addr, __u64 size,
-				   const struct lt_site_key *site,
-				   const struct lt_alloc_val *old)
-{
-	struct lt_alloc_key key = { .tgid = tgid, .addr = addr };
-	struct lt_alloc_val val = {};
-	struct lt_site_val *s;
-	__u64 now = bpf_ktime_get_ns();
-	long err;
-
-	if (old) {
-		val.site = old->site;
-		val.ts_ns = old->ts_ns;
-	} else {
-		val.site = *site;
-		val.ts_ns = now;
-	}
-	val.size = size;
-
-	s = site_get(&val.site, now);
-	if (!s) {
-		drop(LT_DROP_SITES_FULL);
-		drop(LT_DROP_ALLOCS_UNTRACKED);
-		return;
-	}
-	err = bpf_map_update_elem(&allocs, &key, &val, BPF_NOEXIST);
-	if (err == -EEXIST) {
-		/* The address came back without a free we saw: drop the stale block. */
-		forget(tgid, addr);
-		err = bpf_map_update_elem(&allocs, &key, &val, BPF_NOEXIST);
-	}
-	if (err) {
-		drop(LT_DROP_ALLOCS_UNTRACKED);
-		return;
-	}
-	__sync_fetch_and_add(&s->bytes, size);
-	__sync_fetch_and_add(&s->allocs, 1);
-	__sync_fetch_and_add(&s->total_allocs, 1);
-}
-
 /*
  * The depth of INF once the entries of calls that returned without their
  * return probe firing are gone: those entered below SP (the stack grows
@@ -163,8 +80,19 @@ static __always_inline __u32 pop_stale(struct lt_inflight *inf, __u64 sp)
 	return depth;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(lt_alloc_entry)
+/* Is block ADDR of TGID recorded? */
+static __always_inline bool tracked(__u32 tgid, __u64 addr)
+{
+	struct lt_alloc_key key = { .tgid = tgid, .addr = addr };
+
+	return bpf_map_lookup_elem(&allocs, &key) != NULL;
+}
+
+/*
+ * A call's entry. Returns true when its return must run: an allocation
+ * that is tracked (exact mode: every one; sampled: the sampled ones).
+ */
+static __always_inline bool alloc_entry(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 func = cookie & 0xff;
@@ -176,30 +104,39 @@ int BPF_KPROBE(lt_alloc_entry)
 	__u32 depth;
 
 	if (!tgid_wanted(tgid))
-		return 0;
+		return false;
 
 	if (func == LT_FN_START) {
 		__u64 now = bpf_ktime_get_ns();
 
 		bpf_map_update_elem(&started, &tgid, &now, BPF_NOEXIST);
-		return 0;
+		return false;
 	}
 	if (func == LT_FN_FREE || func == LT_FN_DELETE) {
 		__u64 ptr = PT_REGS_PARM1(ctx);
 
 		if (ptr)
-			forget(tgid, ptr);
-		return 0;
+			lt_mem_forget(tgid, ptr);
+		return false;
 	}
 
 	size = func_size(func, ctx, &arg);
+	/*
+	 * Sampled: a realloc of a sampled block always runs to its return,
+	 * which moves the record as exact mode does; any other call is
+	 * tracked when the countdown samples it.
+	 */
+	if (sample_rate && !(arg && (func == LT_FN_REALLOC || func == LT_FN_REALLOCARRAY) &&
+			     tracked(tgid, arg)) &&
+	    !sample_take(func, size, arg, sp))
+		return false;
 
 	inf = bpf_map_lookup_elem(&inflight, &tid);
 	if (!inf) {
 		bpf_map_update_elem(&inflight, &tid, &inflight_zero, BPF_ANY);
 		inf = bpf_map_lookup_elem(&inflight, &tid);
 		if (!inf)
-			return 0;
+			return false;
 	}
 
 	/*
@@ -212,7 +149,7 @@ int BPF_KPROBE(lt_alloc_entry)
 	if (depth >= LT_INFLIGHT_DEPTH) {
 		inf->depth = depth;
 		drop(LT_DROP_INFLIGHT_FULL);
-		return 0;
+		return false;
 	}
 
 	e = &inf->ent[slot(depth)];
@@ -235,11 +172,20 @@ int BPF_KPROBE(lt_alloc_entry)
 		e->stack_err = 0;
 	}
 	inf->depth = depth + 1;
-	return 0;
+	return e->has_ret;
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(lt_alloc_return)
+/* Record the block RET of SIZE bytes: exact, or weighed as a sample. */
+static __always_inline void alloc_record(__u32 tgid, __u64 ret, __u64 size, const struct lt_site_key *sk,
+					 const struct lt_alloc_val *old)
+{
+	__u64 wb, wc;
+
+	lt_weight(size, sample_rate, &wb, &wc);
+	lt_mem_record(tgid, ret, size, wb, wc, sk, old);
+}
+
+static __always_inline void alloc_return(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, tgid = id >> 32;
@@ -252,19 +198,22 @@ int BPF_KRETPROBE(lt_alloc_return)
 	__u32 depth;
 
 	if (!tgid_wanted(tgid))
-		return 0;
+		return;
 	inf = bpf_map_lookup_elem(&inflight, &tid);
 	if (!inf || inf->depth == 0) {
-		drop(LT_DROP_UNMATCHED_RETURNS);
-		return 0;
+		/* sampled mode: the return of an unsampled call (no session here) */
+		if (!sample_rate)
+			drop(LT_DROP_UNMATCHED_RETURNS);
+		return;
 	}
 
 	/* Entries deeper than ours lost their returns. */
 	depth = pop_stale(inf, entry_sp);
 	if (depth == 0 || inf->ent[slot(depth - 1)].sp != entry_sp) {
 		inf->depth = depth;
-		drop(LT_DROP_UNMATCHED_RETURNS);
-		return 0;
+		if (!sample_rate)
+			drop(LT_DROP_UNMATCHED_RETURNS);
+		return;
 	}
 	depth--;
 	e = &inf->ent[slot(depth)];
@@ -288,7 +237,7 @@ int BPF_KRETPROBE(lt_alloc_return)
 	}
 	inf->depth = depth;
 	if (depth > 0)
-		return 0;
+		return;
 
 	sk.tgid = tgid;
 	sk.stack_err = owner->stack_err;
@@ -298,10 +247,10 @@ int BPF_KRETPROBE(lt_alloc_return)
 	switch (e->func) {
 	case LT_FN_POSIX_MEMALIGN:
 		if (ret != 0)
-			return 0;
+			return;
 		ret = 0;
 		if (bpf_probe_read_user(&ret, sizeof(ret), (void *)e->arg) || !ret)
-			return 0;
+			return;
 		break;
 	case LT_FN_REALLOC:
 	case LT_FN_REALLOCARRAY:
@@ -310,24 +259,69 @@ int BPF_KRETPROBE(lt_alloc_return)
 		if (!ret) {
 			/* realloc(p, 0) freed p; any other NULL is a failure that keeps p. */
 			if (e->size == 0)
-				forget(tgid, e->arg);
-			return 0;
+				lt_mem_forget(tgid, e->arg);
+			return;
 		}
 		okey.tgid = tgid;
 		okey.pad = 0;
 		okey.addr = e->arg;
 		old = bpf_map_lookup_elem(&allocs, &okey);
 		if (old) {
+			__u64 wc;
+
+			/*
+			 * The block keeps its site and age; a sampled one also the
+			 * number of blocks it stands for, now of the new size.
+			 */
 			oldv = *old;
-			forget(tgid, e->arg);
-			record(tgid, ret, e->size, &sk, &oldv);
-			return 0;
+			wc = oldv.w_count;
+			lt_mem_forget(tgid, e->arg);
+			lt_mem_record(tgid, ret, e->size, sample_rate ? (e->size * wc) >> LT_W_SHIFT : e->size,
+				      sample_rate ? wc : LT_W_ONE, &sk, &oldv);
+			return;
 		}
 		break;
 	default:
 		break;
 	}
 	if (ret)
-		record(tgid, ret, owner->size, &sk, NULL);
+		alloc_record(tgid, ret, owner->size, &sk, NULL);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lt_alloc_entry)
+{
+	alloc_entry(ctx);
 	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(lt_alloc_return)
+{
+	alloc_return(ctx);
+	return 0;
+}
+
+/*
+ * Sampled mode on kernels with uprobe sessions (6.13+): one program at
+ * both ends of every call of one session link. The entry returns 1 for a
+ * call that needs no return (unsampled, or no return probe planned), and
+ * the kernel then skips the return trap; 0 runs this program again at the
+ * return. The return is told from the entry by the instruction pointer:
+ * at the entry it is the probed address (bpf_get_func_ip), at the return
+ * the caller's. (No session kfunc: their prototypes differ between kernel
+ * versions, and libbpf 1.1.2 would have to resolve them on kernels that
+ * lack them.) Loaded with attach type BPF_TRACE_UPROBE_SESSION, whose
+ * verifier wants a return value of provably 0 or 1.
+ */
+SEC("uprobe")
+int BPF_KPROBE(lt_alloc_session)
+{
+	if (PT_REGS_IP(ctx) != bpf_get_func_ip(ctx)) {
+		alloc_return(ctx);
+		return 0;
+	}
+	if (alloc_entry(ctx))
+		return 0;
+	return 1;
 }

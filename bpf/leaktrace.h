@@ -97,10 +97,20 @@ struct lt_site_key {
 };
 _Static_assert(sizeof(struct lt_site_key) == 24, "lt_site_key layout");
 
+/*
+ * Weights: with sampling (--sample R) a recorded block stands for
+ * w_bytes = size / (1 - e^(-size/R)) bytes and w_count = w_bytes / size
+ * blocks; exact mode records every block with w_bytes = size, w_count = 1.
+ * Counts are fixed point, in units of 1/LT_W_ONE of a block.
+ */
+#define LT_W_SHIFT		16
+#define LT_W_ONE		(1ULL << LT_W_SHIFT)
+#define LT_SAMPLE_MAX		(1ULL << 30)	/* the largest --sample rate */
+
 struct lt_site_val {
-	__s64 bytes;		/* outstanding requested bytes */
-	__s64 allocs;		/* outstanding allocations */
-	__u64 total_allocs;	/* allocations ever made at this site */
+	__s64 bytes;		/* outstanding bytes (estimated: the sum of w_bytes) */
+	__s64 allocs;		/* outstanding allocations, in units of 1/LT_W_ONE (the sum of w_count) */
+	__u64 total_allocs;	/* blocks ever recorded at this site (sampled ones, when sampling) */
 	__u64 first_ns;		/* bpf_ktime_get_ns() of the first allocation */
 };
 _Static_assert(sizeof(struct lt_site_val) == 32, "lt_site_val layout");
@@ -113,11 +123,13 @@ struct lt_alloc_key {
 _Static_assert(sizeof(struct lt_alloc_key) == 16, "lt_alloc_key layout");
 
 struct lt_alloc_val {
-	__u64 size;
+	__u64 size;		/* requested bytes */
 	__u64 ts_ns;
 	struct lt_site_key site;
+	__u64 w_bytes;		/* what it added to its site's bytes (see LT_W_ONE) */
+	__u64 w_count;		/* what it added to its site's allocs, in 1/LT_W_ONE */
 };
-_Static_assert(sizeof(struct lt_alloc_val) == 40, "lt_alloc_val layout");
+_Static_assert(sizeof(struct lt_alloc_val) == 56, "lt_alloc_val layout");
 
 /* One tracked call between its entry and its return. */
 struct lt_inflight_ent {

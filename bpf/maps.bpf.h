@@ -29,6 +29,8 @@ const volatile bool filter_tgid = false;	/* probes attached with pid = -1: check
 const volatile bool has_excludes = false;	/* -a --exclude-comm: check `excluded` */
 const volatile __u32 self_tgid = 0;		/* leaktrace itself, never traced */
 const volatile __u32 release_hook = LT_HOOK_TRACEPOINT;	/* how timerfd and fd closes are seen */
+const volatile __u64 sample_rate = 0;		/* --sample R: mean bytes between samples; 0: exact */
+const volatile __u64 sample_seed = 0;		/* --sample-seed N + 1; 0: bpf_get_prandom_u32() */
 const volatile bool timer_sys_shared = false;	/* the fd tracker's sys_exit serves the timers too */
 #else
 extern const volatile bool go_ancestry;
@@ -36,8 +38,32 @@ extern const volatile bool filter_tgid;
 extern const volatile bool has_excludes;
 extern const volatile __u32 self_tgid;
 extern const volatile __u32 release_hook;
+extern const volatile __u64 sample_rate;
+extern const volatile __u64 sample_seed;
 extern const volatile bool timer_sys_shared;
 #endif
+
+/*
+ * The memory tracker's records (bpf/memrec.bpf.h writes them): outstanding
+ * blocks by (tgid, address), and per-site totals by (tgid, stack, caller).
+ * Shared, so that another program file (an in-process sampler's events)
+ * records into the same report.
+ */
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct lt_alloc_key);
+	__type(value, struct lt_alloc_val);
+	__uint(max_entries, 1 << 20);	/* --max-allocs, set before load */
+} allocs SEC(".maps");
+
+LT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct lt_site_key);
+	__type(value, struct lt_site_val);
+	__uint(max_entries, 1 << 16);
+} sites SEC(".maps");
 
 /* -a: processes left out by --exclude-comm (user space keeps it current) */
 LT_SHARED struct {

@@ -29,6 +29,7 @@ struct attach {
 	int nfds, capfds;
 	struct shared_probe *sp;
 	int nsp;
+	struct bpf_program *session[LT_TRACKER__MAX];	/* a tracker's uprobe session program */
 };
 
 struct attach *attach__new(bool multi, bool shared, attach_prog_fn prog, void *ctx)
@@ -88,10 +89,18 @@ static uint64_t probe_cookie(const struct lt_probe *pr)
 	return pr->func | (pr->ret ? LT_COOKIE_HAS_RET : 0);
 }
 
-static void log_probe(const struct lt_plan *plan, const struct lt_probe *pr, bool ret)
+void attach__set_session(struct attach *a, enum lt_tracker tracker, struct bpf_program *prog)
 {
+	a->session[tracker] = prog;
+}
+
+static void log_probe(const struct attach *a, const struct lt_plan *plan, const struct lt_probe *pr)
+{
+	bool ret = pr->ret && a->prog(a->ctx, pr->tracker, true);
+
 	lt_info(1, "probe %s %s +0x%x addr=0x%lx (%s)%s\n", pr->sym, plan->mods[pr->mod].path,
 		pr->choice.off[pr->cur], (unsigned long)pr->addr, pr->choice.why[pr->cur],
+		a->multi && a->session[pr->tracker] ? ", uprobe session" :
 		ret ? ", with return probe" : ", entry only");
 }
 
@@ -124,7 +133,11 @@ static int attach_perf(struct attach *a, int pid, struct lt_plan *plan, struct l
 	return 0;
 }
 
-/* uprobe_multi: one entry link and one return link for the probes IDX[0..N) of one file and tracker. */
+/*
+ * uprobe_multi: one entry link and one return link for the probes
+ * IDX[0..N) of one file and tracker; or, when the tracker has a session
+ * program, one session link whose program runs at both ends.
+ */
 static int attach_multi(struct attach *a, int pid, struct lt_plan *plan, const int *idx, int n)
 {
 	uint64_t offs[MULTI_MAX], cookies[MULTI_MAX], roffs[MULTI_MAX], rcookies[MULTI_MAX];
@@ -134,6 +147,10 @@ static int attach_multi(struct attach *a, int pid, struct lt_plan *plan, const i
 	struct bpf_program *rp = a->prog(a->ctx, first->tracker, true);
 	int ne = 0, nr = 0, efd, rfd = -1;
 
+	if (a->session[first->tracker]) {
+		ep = a->session[first->tracker];
+		rp = NULL;
+	}
 	if (!ep)
 		return -ENOENT;
 	for (int i = 0; i < n && i < MULTI_MAX; i++) {
@@ -146,11 +163,12 @@ static int attach_multi(struct attach *a, int pid, struct lt_plan *plan, const i
 			rcookies[nr++] = probe_cookie(pr) | LT_COOKIE_RET;
 		}
 	}
-	efd = umulti__attach(bpf_program__fd(ep), path, offs, cookies, ne, pid, false);
+	efd = umulti__attach(bpf_program__fd(ep), path, offs, cookies, ne, pid,
+			     a->session[first->tracker] ? UMULTI_SESSION : UMULTI_ENTRY);
 	if (efd < 0)
 		return efd;
 	if (nr) {
-		rfd = umulti__attach(bpf_program__fd(rp), path, roffs, rcookies, nr, pid, true);
+		rfd = umulti__attach(bpf_program__fd(rp), path, roffs, rcookies, nr, pid, UMULTI_RETURN);
 		if (rfd < 0) {
 			close(efd);
 			return rfd;
@@ -182,7 +200,7 @@ int attach__probe(struct attach *a, int pid, struct lt_plan *plan, int i)
 		return err;
 	}
 	pr->attached = true;
-	log_probe(plan, pr, pr->ret && a->prog(a->ctx, pr->tracker, true));
+	log_probe(a, plan, pr);
 	return 0;
 }
 
@@ -249,7 +267,7 @@ int attach__plan(struct attach *a, int pid, struct lt_plan *plan, bool keep_goin
 				struct lt_probe *pr = &plan->probes[idx[i]];
 
 				pr->attached = true;
-				log_probe(plan, pr, pr->ret && a->prog(a->ctx, pr->tracker, true));
+				log_probe(a, plan, pr);
 			}
 			n += k;
 			continue;
@@ -277,7 +295,7 @@ int attach__uprobe(struct attach *a, struct bpf_program *prog, const char *path,
 	if (a->shared)
 		pid = a->multi ? 0 : -1;
 	if (a->multi) {
-		int fd = umulti__attach(bpf_program__fd(prog), path, &off, &cookie, 1, pid, false);
+		int fd = umulti__attach(bpf_program__fd(prog), path, &off, &cookie, 1, pid, UMULTI_ENTRY);
 
 		err = fd < 0 ? fd : hold_fd(a, fd);
 	} else {

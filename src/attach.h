@@ -29,6 +29,11 @@ typedef struct bpf_program *(*attach_prog_fn)(void *ctx, enum lt_tracker tracker
  */
 struct attach *attach__new(bool multi, bool shared, attach_prog_fn prog, void *ctx);
 /*
+ * TRACKER's probes go in as one uprobe session link per file (multi only),
+ * served by PROG at both ends, instead of entry and return links.
+ */
+void attach__set_session(struct attach *a, enum lt_tracker tracker, struct bpf_program *prog);
+/*
  * Attach every probe of PLAN not attached yet, bound to PID (ignored when
  * shared). KEEP_GOING: a probe that cannot be attached does not stop the
  * others (-a); else a refused malloc or free is an error. Returns how many

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "leaktrace.h"
 #include "opts.h"
 #include "trackers.h"
 #include "version.h"
@@ -63,6 +64,9 @@ enum {
 	OPT_GO_ANCESTRY,
 	OPT_GO_MEMPROFILE_RATE,
 	OPT_MMAP,
+	OPT_SAMPLE,
+	OPT_SAMPLE_SEED,
+	OPT_EXACT,
 };
 
 static const struct argp_option options[] = {
@@ -82,6 +86,9 @@ static const struct argp_option options[] = {
 	{ "stacks", OPT_STACKS, "HOW", 0, "How stacks are walked: auto (default: .eh_frame tables for a program built without frame pointers), fp (frame pointers) or dwarf (.eh_frame tables for every process); -p and -c only", 2 },
 	{ "go-ancestry", OPT_GO_ANCESTRY, NULL, 0, "Go: a goroutine's creation stack continues through the go statements that led to it (entry probes on runtime.newproc and runqput; costs each new goroutine two traps)", 2 },
 	{ "go-memprofile-rate", OPT_GO_MEMPROFILE_RATE, "BYTES", 0, "Go: set the target's runtime.MemProfileRate to BYTES (opt-in: a write into the target; turns on the heap profile of a program built without it); -p and -c only", 2 },
+	{ "sample", OPT_SAMPLE, "BYTES", 0, "Memory: sample allocations, one per BYTES allocated on average (byte-weighted, as Go's heap profile); bytes and counts become estimates. 1 records every allocation. Default with -a: 524288", 2 },
+	{ "exact", OPT_EXACT, NULL, 0, "Memory: record every allocation (the default with -p and -c; with -a, instead of sampling)", 2 },
+	{ "sample-seed", OPT_SAMPLE_SEED, "N", 0, "With sampling: draw from a generator seeded with N, so that a run can be repeated (each thread starts from the same state)", 2 },
 	{ "allocator", OPT_ALLOCATOR, "PATH", 0, "Probe the allocator functions in this file instead of discovering them", 2 },
 	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0, "Outstanding allocations tracked at most (default 1000000); more are counted as untracked", 2 },
 	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Distinct stacks kept at most (default 32768)", 2 },
@@ -388,6 +395,17 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_MMAP:
 		o->mmap = true;
 		break;
+	case OPT_SAMPLE:
+		err = parse_u64("--sample", arg, 1, LT_SAMPLE_MAX, &o->sample);
+		o->sample_set = true;
+		break;
+	case OPT_SAMPLE_SEED:
+		err = parse_u64("--sample-seed", arg, 0, UINT64_MAX - 1, &o->sample_seed);
+		o->sample_seed_set = true;
+		break;
+	case OPT_EXACT:
+		o->exact = true;
+		break;
 	case ARGP_KEY_ARG:
 		if (state->arg_num == 0)
 			err = parse_secs("INTERVAL", arg, 0.1, &o->interval);
@@ -542,6 +560,12 @@ int cli__parse(int argc, char **argv, struct lt_opts *o)
 		return usage_error("--go-memprofile-rate is for the Go heap: --track goheap");
 	if (o->serve_allow && !o->serve)
 		return usage_error("--serve-allow goes with --serve");
+	if (o->exact && o->sample_set)
+		return usage_error("--exact and --sample exclude each other");
+	if (o->all && !o->exact && !o->sample_set)
+		o->sample = LT_SAMPLE_ALL_DEFAULT;
+	if (o->sample_seed_set && !o->sample)
+		return usage_error("--sample-seed goes with sampling: give --sample BYTES (or -a without --exact)");
 	return assign_outputs(o);
 }
 

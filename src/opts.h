@@ -43,6 +43,9 @@ enum lt_track {
 /* The trackers whose syscall-tracepoint stacks are walked with the unwind tables in every --stacks mode. */
 #define LT_TRACK_SYS_WALKS (LT_TRACK_FDS | LT_TRACK_MMAP)
 
+/* -a samples at this rate unless --exact (Go's MemProfileRate, jemalloc's default) */
+#define LT_SAMPLE_ALL_DEFAULT (512 * 1024)
+
 /* --track's default (--mmap adds LT_TRACK_MMAP) */
 #define LT_TRACK_DEFAULT (LT_TRACK_MEM | LT_TRACK_THREADS | LT_TRACK_TIMERS | LT_TRACK_FDS | \
 			  LT_TRACK_GOROUTINES | LT_TRACK_GOHEAP)
@@ -81,6 +84,11 @@ struct lt_opts {
 	bool format_set;	/* --format was given */
 	bool go_ancestry;	/* --go-ancestry */
 	int64_t go_memprofile_rate;	/* --go-memprofile-rate; 0: not given */
+	uint64_t sample;	/* --sample R: mean bytes between sampled allocations; 0: exact (-a: 512 KiB) */
+	bool sample_set;	/* --sample was given */
+	bool exact;		/* --exact: no sampling (-a) */
+	uint64_t sample_seed;	/* --sample-seed N */
+	bool sample_seed_set;
 	int verbose;
 };
 

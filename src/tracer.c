@@ -78,6 +78,11 @@ static int load_skel(struct tracer *t, enum lt_release_hook hook)
 	t->skel->rodata->has_excludes = o->exclude_comm != NULL;
 	t->skel->rodata->trace_all = o->all;
 	t->skel->rodata->release_hook = hook;
+	t->skel->rodata->sample_rate = o->sample;
+	t->skel->rodata->sample_seed = o->sample_seed_set ? o->sample_seed + 1 : 0;
+	bpf_program__set_autoload(t->skel->progs.lt_alloc_session, t->session);
+	if (t->session)
+		bpf_program__set_expected_attach_type(t->skel->progs.lt_alloc_session, LT_BPF_TRACE_UPROBE_SESSION);
 	for (int i = 0; i < lt_ntrackers; i++) {
 		const struct tracker *tk = lt_trackers[i];
 
@@ -201,6 +206,10 @@ struct tracer *tracer__new(const struct lt_opts *o)
 		goto out_free;
 	}
 	t->multi = kfeatures__uprobe_multi();
+	/* sampled: one session link, so that an unsampled call has no return trap */
+	t->session = t->multi && o->sample && (o->track & LT_TRACK_MEM) && umulti__session_supported();
+	if (o->sample)
+		tracer__set_sampling(t, o->sample, "bpf");
 	/*
 	 * Every way an fd ends goes through one per-fd call: filp_close (close,
 	 * close_range, dup2 onto it, exec's CLOEXEC, exit). Since about 6.8
@@ -224,6 +233,11 @@ struct tracer *tracer__new(const struct lt_opts *o)
 		lt_info(1, "probes attached for every process, filtered by a tgid map in BPF\n");
 	lt_info(1, "attaching with %s\n", t->multi ? "uprobe_multi links (one per file)" :
 		"one perf-event uprobe link per probe");
+	if (o->sample && (o->track & LT_TRACK_MEM))
+		lt_info(1, "memory: sampling one allocation per %llu bytes on average%s\n",
+			(unsigned long long)o->sample, t->session ?
+			", as uprobe sessions (no return trap for an unsampled call)" :
+			", with return probes (no uprobe sessions here)");
 	err = load_with_hooks(t);
 	if (err) {
 		if (err == -EOPNOTSUPP || (o->track & (LT_TRACK_TIMERS | LT_TRACK_FDS) &&
@@ -245,6 +259,8 @@ struct tracer *tracer__new(const struct lt_opts *o)
 		err = -ENOMEM;
 		goto out_free;
 	}
+	if (t->session)
+		attach__set_session(t->att, LT_TRACKER_MEM, t->skel->progs.lt_alloc_session);
 	if (!o->all && (o->stacks != LT_STACKS_FP || sys_walks(o))) {
 		t->uw = uwload__new(t->skel, o->stacks, sys_walks(o));
 		if (!t->uw) {
@@ -258,6 +274,12 @@ out_free:
 	tracer__free(t);
 	errno = -err;
 	return NULL;
+}
+
+void tracer__set_sampling(struct tracer *t, uint64_t rate, const char *source)
+{
+	t->sample_rate = rate;
+	t->sample_source = rate ? source : NULL;
 }
 
 int tracer__nprobes(struct tracer *t)

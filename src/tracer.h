@@ -7,6 +7,7 @@
 #define LT_TRACER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "opts.h"
 #include "plan.h"
 #include "report.h"
@@ -39,6 +40,15 @@ void tracer__verify_plan(struct tracer *t, int pid);
 /* -a: probe every allocator file in use (FIRST), or the ones new since. Probes attached, or -errno. */
 int tracer__attach_system(struct tracer *t, bool first);
 int tracer__nprobes(struct tracer *t);
+
+/*
+ * The memory section's sampling, as reports state it: RATE the mean bytes
+ * between samples (0: exact, every block), SOURCE who samples ("bpf": the
+ * uprobes' countdown, --sample; "in-process": a sampler in the target).
+ * tracer__new sets it from --sample; a sampler in the target sets its own.
+ * SOURCE is static.
+ */
+void tracer__set_sampling(struct tracer *t, uint64_t rate, const char *source);
 
 /* How many targets are still alive (marks the others exited; --follow adds children). */
 int tracer__alive(struct tracer *t);

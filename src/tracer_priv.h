@@ -98,6 +98,9 @@ struct tracer {
 	int reports;
 	int nprobes;
 	bool multi;		/* uprobe_multi links */
+	bool session;		/* sampled memory probes as uprobe session links (no return trap unsampled) */
+	uint64_t sample_rate;	/* the memory section's sampling rate (tracer__set_sampling); 0: exact */
+	const char *sample_source;	/* "bpf" or "in-process"; NULL when exact */
 	bool filter;		/* probes attached for every pid; BPF checks the targets map */
 	bool follow_tp, exec_tp;
 	enum lt_release_hook hook;	/* how fd releases are seen */

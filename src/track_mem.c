@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The memory tracker's collector (BPF side: bpf/alloc.bpf.c). Sites are
- * the per-site totals BPF keeps, so that a sample costs O(sites); a report
- * also scans the outstanding allocations with batched lookups, for the
- * oldest age per site and the --min-age / --min-size / --max-size filters.
+ * The memory tracker's collector (BPF side: bpf/alloc.bpf.c and
+ * bpf/memrec.bpf.h). Sites are the per-site totals BPF keeps, so that a
+ * sample costs O(sites); a report also scans the outstanding allocations
+ * with batched lookups, for the oldest age per site and the --min-age /
+ * --min-size / --max-size filters. With sampling the totals are the
+ * blocks' weights: estimated bytes, and counts in 1/LT_W_ONE.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -77,6 +79,12 @@ static uint64_t started_ns(struct tracer *t, uint32_t tgid)
 	return ns;
 }
 
+/* A fixed-point count (LT_W_ONE) as a whole number, rounded. */
+static int64_t count_of(int64_t w)
+{
+	return w >= 0 ? (w + (int64_t)(LT_W_ONE / 2)) >> LT_W_SHIFT : -((-w + (int64_t)(LT_W_ONE / 2)) >> LT_W_SHIFT);
+}
+
 static void add_site(const void *key, const void *val, void *arg)
 {
 	const struct lt_site_key *k = key;
@@ -91,7 +99,7 @@ static void add_site(const void *key, const void *val, void *arg)
 	s->pid = k->tgid;
 	s->id = site_id_of(k);
 	s->v[0] = v->bytes;
-	s->v[1] = v->allocs;
+	s->v[1] = count_of(v->allocs);
 	s->before_start = v->first_ns && v->first_ns < started_ns(c->t, k->tgid);
 }
 
@@ -116,6 +124,9 @@ struct scan_ctx {
 	int64_t seen;
 };
 
+/* The filtered values of a site, in LT_W_ONE units until the scan ends. */
+#define SCAN_COUNT(s) ((s)->v[2])
+
 static void scan_one(const void *key, const void *val, void *arg)
 {
 	const struct lt_alloc_val *a = val;
@@ -131,8 +142,8 @@ static void scan_one(const void *key, const void *val, void *arg)
 	if (c->filtered) {
 		if (age < c->min_age_ns || a->size < c->o->min_size || a->size > c->o->max_size)
 			return;
-		s->v[0] += a->size;
-		s->v[1]++;
+		s->v[0] += a->w_bytes;
+		SCAN_COUNT(s) += a->w_count;
 	}
 	if (!s->oldest_ns || a->ts_ns < s->oldest_ns)
 		s->oldest_ns = a->ts_ns;
@@ -152,9 +163,14 @@ static int scan_allocs(struct tracer *t, struct site_set *ss)
 	qsort(ss->s, ss->n, sizeof(*ss->s), id_cmp);
 	if (c.filtered)
 		for (int i = 0; i < ss->n; i++)
-			ss->s[i].v[0] = ss->s[i].v[1] = 0;
+			ss->s[i].v[0] = SCAN_COUNT(&ss->s[i]) = 0;
 	err = map__for_each(bpf_map__fd(t->skel->maps.allocs), sizeof(struct lt_alloc_key),
 			    sizeof(struct lt_alloc_val), scan_one, &c);
+	if (c.filtered)
+		for (int i = 0; i < ss->n; i++) {
+			ss->s[i].v[1] = count_of(SCAN_COUNT(&ss->s[i]));
+			SCAN_COUNT(&ss->s[i]) = 0;
+		}
 	if (st) {
 		st->scanned = c.seen;
 		st->nsites = ss->n;
@@ -176,7 +192,9 @@ static void finish(struct tracer *t, struct lt_section *sec, struct lt_report *r
 {
 	struct mem_state *st = state(t);
 
-	(void)sec;
+	/* the view states the sampling: extra[0] the rate (the pprof period), note who samples */
+	sec->extra[0] = t->sample_rate;
+	sec->note = t->sample_source;
 	r->map_allocs = st ? st->scanned : 0;
 	r->map_sites = st ? st->nsites : 0;
 	r->map_stacks = map__count(bpf_map__fd(t->skel->maps.stacks), sizeof(__u64));

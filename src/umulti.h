@@ -13,10 +13,26 @@
 
 /* Does the running kernel have uprobe_multi links? (from its BTF) */
 bool umulti__supported(void);
-/* Link PROG_FD to CNT offsets in PATH, bound to PID (0: any). Returns the link fd or -errno. */
+/*
+ * Does it have uprobe sessions (6.13+: the entry program's return value
+ * decides whether the return program runs)? From its BTF; false when
+ * LEAKTRACE_NO_UPROBE_SESSION=1 (tests of the fallback).
+ */
+bool umulti__session_supported(void);
+
+/* What a link's programs run at. */
+enum umulti_kind { UMULTI_ENTRY, UMULTI_RETURN, UMULTI_SESSION };
+
+/*
+ * Link PROG_FD to CNT offsets in PATH, bound to PID (0: any). A session
+ * link's program must be loaded with LT_BPF_TRACE_UPROBE_SESSION, return
+ * 0 or 1, and never gets the RETURN flag (it would become return-only).
+ * Returns the link fd or -errno.
+ */
 int umulti__attach(int prog_fd, const char *path, const uint64_t *offsets,
-		   const uint64_t *cookies, uint32_t cnt, int pid, bool retprobe);
+		   const uint64_t *cookies, uint32_t cnt, int pid, enum umulti_kind kind);
 
 #define LT_BPF_TRACE_UPROBE_MULTI 48
+#define LT_BPF_TRACE_UPROBE_SESSION 57
 
 #endif

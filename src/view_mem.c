@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The memory section: v[0] outstanding bytes, v[1] outstanding
- * allocations; rate in bytes per second. Pure.
+ * allocations; rate in bytes per second. extra[0]: the sampling rate
+ * (mean bytes between samples; 0: exact), note: who samples ("bpf",
+ * "in-process"); when sampling, bytes and counts are estimates and the
+ * pprof period is the rate, as in Go's heap profiles. Pure.
  */
 #include <inttypes.h>
 #include "report.h"
@@ -18,6 +21,11 @@ static void text_head(FILE *f, const struct lt_report *r, const struct lt_sectio
 		" allocations, %s%s since the last report; ", s->tot[0], b1, s->tot[1],
 		s->delta >= 0 ? "+" : "", b2);
 	text_sites(f, s);
+	if (s->extra[0] > 0) {
+		fmt_bytes(b1, sizeof(b1), s->extra[0]);
+		fprintf(f, "; sampled (%s), one allocation per %" PRId64 " bytes (%s) on average: "
+			"bytes and counts are estimates", s->note ? s->note : "bpf", s->extra[0], b1);
+	}
 	fputc('\n', f);
 }
 
@@ -55,6 +63,11 @@ static void json_head(FILE *f, const struct lt_section *s)
 {
 	fprintf(f, "\"outstanding_bytes\":%" PRId64 ",\"outstanding_allocs\":%" PRId64
 		",\"delta_bytes\":%" PRId64 ",", s->tot[0], s->tot[1], s->delta);
+	if (s->extra[0] > 0) {
+		fprintf(f, "\"sampling\":{\"rate\":%" PRId64 ",\"source\":", s->extra[0]);
+		json_str(f, s->note ? s->note : "bpf");
+		fputs("},", f);
+	}
 }
 
 static void json_site(FILE *f, const struct lt_site *s)
@@ -68,7 +81,7 @@ static void json_site(FILE *f, const struct lt_site *s)
 /* Go's heap profiles' sample types that apply to outstanding memory. */
 static const struct lt_pprof_desc pprof = {
 	.values = { { "inuse_objects", "count", 1 }, { "inuse_space", "bytes", 0 } }, .nvalues = 2,
-	.period_type = "space", .period_unit = "bytes", .default_type = "inuse_space",
+	.period_type = "space", .period_unit = "bytes", .period_extra = 1, .default_type = "inuse_space",
 };
 
 const struct lt_view lt_view_memory = {

@@ -101,6 +101,16 @@ def check_eq(actual, expected, what):
         raise Fail(f"{what}: expected {expected!r}, got {actual!r}")
 
 
+def refused(args, needle):
+    """leaktrace ARGS is a usage error: exit 2, one stderr line that contains NEEDLE."""
+    args = [str(a) for a in args]
+    p = subprocess.run([LEAKTRACE, *args], capture_output=True, text=True, timeout=30)
+    check_eq(p.returncode, 2, f"exit status of leaktrace {' '.join(args)}")
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    check_eq(len(lines), 1, f"one line on stderr: {p.stderr!r}")
+    check(needle in lines[0], f"{needle!r} in {lines[0]!r}")
+
+
 def check_le(actual, limit, what):
     if not actual <= limit:
         raise Fail(f"{what}: expected <= {limit!r}, got {actual!r}")

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import (pure, LEAKTRACE, REPO, SCALE, SETTLE, Fail, Skip, Target, Tracer, check, check_eq,
+from harness import (pure, refused, LEAKTRACE, REPO, SCALE, SETTLE, Fail, Skip, Target, Tracer, check, check_eq,
                      check_leaker, describe_sites, fmt_frame, leaker_expect, leaker_run,
                      marker_line, mem_sites, source_of, sites_of, totals, trace_target)
 
@@ -179,19 +179,11 @@ def test_command_python_from_first_allocation():
           + "; ".join(" <- ".join(fmt_frame(fr) for fr in s.get("stack") or [])[:200] for s in trunc[:5]))
 
 
-def _refused(args, needle):
-    p = subprocess.run([LEAKTRACE, *args], capture_output=True, text=True, timeout=30)
-    check_eq(p.returncode, 2, f"exit status of leaktrace {' '.join(args)}")
-    lines = [l for l in p.stderr.splitlines() if l.strip()]
-    check_eq(len(lines), 1, f"one line on stderr: {p.stderr!r}")
-    check(needle in lines[0], f"{needle!r} in {lines[0]!r}")
-
-
 @pure
 def test_bad_stacks_value():
-    _refused(["-p", "1", "--stacks", "lbr"], "expected auto, fp or dwarf")
+    refused(["-p", "1", "--stacks", "lbr"], "expected auto, fp or dwarf")
 
 
 @pure
 def test_stacks_dwarf_with_all_refused():
-    _refused(["-a", "--stacks", "dwarf"], "--stacks dwarf needs -p or -c")
+    refused(["-a", "--stacks", "dwarf"], "--stacks dwarf needs -p or -c")

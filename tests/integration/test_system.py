@@ -45,7 +45,7 @@ def test_three_targets_three_allocators():
         shutil.copy(os.path.join(LIBDIR, "libc.so.6"), tmp)
         shutil.copy("/lib64/ld-linux-x86-64.so.2", tmp)
         ldso = os.path.join(tmp, "ld-linux-x86-64.so.2")
-        with Tracer(["-a", "-v", "--format", "json", "-T", "0", "--top-procs", "0",
+        with Tracer(["-a", "--exact", "-v", "--format", "json", "-T", "0", "--top-procs", "0",
                      "--track", "mem", 60]) as lt:
             lt.wait_ready()
             a = Target("leaker")
@@ -70,7 +70,7 @@ def test_three_targets_three_allocators():
 
 
 def test_target_started_before_attach():
-    with Target("leaker") as t, Tracer(["-a", "--format", "json", "-T", "0", "--top-procs", "0",
+    with Target("leaker") as t, Tracer(["-a", "--exact", "--format", "json", "-T", "0", "--top-procs", "0",
                                          "--track", "mem", 60]) as lt:
         lt.wait_ready()
         t.release(expect="DONE")
@@ -86,7 +86,7 @@ def test_short_lived_processes_are_dropped():
     state is gone (no site of theirs left, and their stacks collected: the
     stacks map holds no more than the live sites' stacks, give or take
     less than one stack per child), with no drops."""
-    with Target("spawner") as t, Tracer(["-a", "--format", "json", "-T", "1", "--top-procs", "0",
+    with Target("spawner") as t, Tracer(["-a", "--exact", "--format", "json", "-T", "1", "--top-procs", "0",
                                          "--track", "mem", 1]) as lt:
         lt.wait_ready()
         time.sleep(2.5)
@@ -140,7 +140,7 @@ def test_pids_traces_only_those():
 
 def test_exclude_comm():
     """-a --exclude-comm leaker: a leaker is left out, a continuous is traced."""
-    with Tracer(["-a", "--exclude-comm", "leaker,other", "--format", "json", "-T", "0",
+    with Tracer(["-a", "--exact", "--exclude-comm", "leaker,other", "--format", "json", "-T", "0",
                  "--top-procs", "0", "--track", "mem", 60]) as lt:
         lt.wait_ready()
         with Target("leaker") as a, Target("continuous") as b:

@@ -179,6 +179,42 @@ static void test_format_lists_and_outputs(void)
 	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--format", ",")), 2, "empty format list");
 }
 
+/* --sample, --exact, --sample-seed: -a samples at 512 KiB unless --exact; -p and -c stay exact. */
+static void test_sampling(void)
+{
+	struct lt_opts o;
+
+	if (ASSERT_EQ(parse(&o, ARGS("-p", "1")), 0, "-p"))
+		ASSERT_EQ(o.sample, 0, "-p: exact");
+	cli__free(&o);
+	if (ASSERT_EQ(parse(&o, ARGS("-c", "ls")), 0, "-c"))
+		ASSERT_EQ(o.sample, 0, "-c: exact");
+	cli__free(&o);
+	if (ASSERT_EQ(parse(&o, ARGS("-a")), 0, "-a"))
+		ASSERT_EQ(o.sample, 524288, "-a: sampled at 512 KiB");
+	cli__free(&o);
+	if (ASSERT_EQ(parse(&o, ARGS("-a", "--exact")), 0, "-a --exact"))
+		ASSERT_EQ(o.sample, 0, "-a --exact: exact");
+	cli__free(&o);
+	if (ASSERT_EQ(parse(&o, ARGS("-a", "--sample", "65536")), 0, "-a --sample 65536"))
+		ASSERT_EQ(o.sample, 65536, "-a --sample 65536");
+	cli__free(&o);
+	if (ASSERT_EQ(parse(&o, ARGS("-p", "1", "--sample", "1", "--sample-seed", "0")), 0, "--sample 1 --sample-seed 0")) {
+		ASSERT_EQ(o.sample, 1, "--sample 1");
+		ASSERT_TRUE(o.sample_seed_set && o.sample_seed == 0, "seed 0 is a seed");
+	}
+	cli__free(&o);
+	/* stderr noise is expected here */
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--sample", "0")), 2, "--sample 0");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--sample", "abc")), 2, "--sample abc");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--sample", "-5")), 2, "--sample -5");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--sample", "2147483648")), 2, "--sample above 1 GiB");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--exact", "--sample", "4096")), 2, "--exact --sample");
+	ASSERT_EQ(parse(&o, ARGS("-p", "1", "--sample-seed", "3")), 2, "a seed without sampling");
+	ASSERT_EQ(parse(&o, ARGS("-a", "--exact", "--sample-seed", "3")), 2, "a seed with -a --exact");
+	cli__free(&o);
+}
+
 static const struct test_case tests[] = {
 	TEST_CASE(test_defaults),
 	TEST_CASE(test_track_fds_mmap),
@@ -186,6 +222,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_command),
 	TEST_CASE(test_usage_errors_exit_2),
 	TEST_CASE(test_format_lists_and_outputs),
+	TEST_CASE(test_sampling),
 };
 
 int main(int argc, char **argv)

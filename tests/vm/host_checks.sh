@@ -31,7 +31,7 @@ skip_all() {
 
 [ "$(id -u)" -eq 0 ] || skip_all "not root"
 [ -x "$LT" ] || skip_all "$LT not built (make leaktrace-static)"
-if ! cc -O2 -Wall -o "$dir/vmcheck" tests/vm/vmcheck.c 2>"$dir/vmcheck.log"; then
+if ! cc -O2 -Wall -o "$dir/vmcheck" tests/vm/vmcheck.c -lm 2>"$dir/vmcheck.log"; then
 	cat "$dir/vmcheck.log"
 	skip_all "cannot build tests/vm/vmcheck.c"
 fi

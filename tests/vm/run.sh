@@ -35,7 +35,7 @@ VM_SCALE=${VM_SCALE:-10}
 VM_MEM=${VM_MEM:-1024}
 VM_SMP=${VM_SMP:-1}
 # Targets copied into the VM (tests/targets/NAME), with their shared libraries.
-VM_TARGETS="leaker leaker_nopvalloc leaker_nofp threads timers fpalloc fdleak fdleak_nofp"
+VM_TARGETS="leaker leaker_nopvalloc leaker_nofp threads timers fpalloc fdleak fdleak_nofp sampleleak"
 # Sources whose /* LEAK:<marker> */ line numbers the tests need (NAME.lines).
 VM_SOURCES="leaker threads timers fpalloc fdleak"
 JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
@@ -158,7 +158,7 @@ for applet in $("$bb" --list); do
 	[ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
 done
 cp "$LT" "$root/bin/leaktrace"
-if ! cc -O2 -static -Wall -o "$VM/vmcheck" tests/vm/vmcheck.c 2>"$VM/vmcheck.log"; then
+if ! cc -O2 -static -Wall -o "$VM/vmcheck" tests/vm/vmcheck.c -lm 2>"$VM/vmcheck.log"; then
 	cat "$VM/vmcheck.log"
 	fail_all "cannot build tests/vm/vmcheck.c"
 fi

@@ -46,6 +46,14 @@
  *       Every frame of every site of every tracker: not in the [uprobes]
  *       mapping of MAPS (a copy of /proc/PID/maps) nor named after it, and
  *       no frame repeats the one before it (same address, not inlined).
+ *   vmcheck sample RATE EXE FUNC:N:SIZE[,...] REPORT...
+ *       Sampled mode (--sample RATE): a block of SIZE is sampled with
+ *       probability p = 1 - e^(-SIZE/RATE) and weighs w = SIZE / p, so the
+ *       bytes of FUNC's sites (first frame in EXE) are K w, K ~ Binomial(N,
+ *       p). In every REPORT: K within the binomial's central interval of
+ *       probability 1 - 2e-5, and no memory site whose first frame in EXE is
+ *       another function (or that has no frame in EXE). Over the REPORTs:
+ *       each mean within 3 standard errors of N SIZE.
  *   vmcheck snap  PID DIR              save every executable mapping of PID
  *   vmcheck probes PID DIR LOG cc|orig
  *       For every "leaktrace: probe <sym> <path> +0x<off> ... addr=0x<hex>"
@@ -53,6 +61,7 @@
  *       is 0xcc (cc), or the byte saved by snap (orig).
  */
 #include <ctype.h>
+#include <math.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1202,6 +1211,94 @@ static int cmd_probes(char **av)
 	return 0;
 }
 
+/* ------------------------------------------------------------ sampled mode */
+
+/* The binomial(N, P) interval [*LO, *HI] with at most TAIL below and above it. */
+static void binom_interval(long n, double p, double tail, long *lo, long *hi)
+{
+	double lp = log(p), lq = log1p(-p), acc = 0;
+
+#define PMF(k) exp(lgamma(n + 1.0) - lgamma((k) + 1.0) - lgamma(n - (k) + 1.0) + (k) * lp + (n - (k)) * lq)
+	for (*lo = 0; *lo < n && acc + PMF(*lo) <= tail; (*lo)++)
+		acc += PMF(*lo);
+	acc = 0;
+	for (*hi = n; *hi > 0 && acc + PMF(*hi) <= tail; (*hi)--)
+		acc += PMF(*hi);
+#undef PMF
+}
+
+#define SAMPLE_SITES 8
+
+static int cmd_sample(char **av, int ac)
+{
+	double rate = atof(av[0]), sum[SAMPLE_SITES] = { 0 };
+	char *specs = strdup(av[2]), *fn[SAMPLE_SITES], *save = NULL, *log = NULL;
+	long n[SAMPLE_SITES], size[SAMPLE_SITES];
+	int nf = 0, bad = 0, nrep = ac - 3;
+	size_t loglen = 0;
+	FILE *out = open_memstream(&log, &loglen);	/* the details, after the one-line verdict */
+
+	for (char *t = strtok_r(specs, ",", &save); t && nf < SAMPLE_SITES; t = strtok_r(NULL, ",", &save)) {
+		char *c1 = strchr(t, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+		if (!c2)
+			return fail("vmcheck sample: bad spec %s (FUNC:N:SIZE)", t);
+		*c1 = *c2 = 0;
+		fn[nf] = t;
+		n[nf] = atol(c1 + 1);
+		size[nf++] = atol(c2 + 1);
+	}
+	for (int r = 0; r < nrep; r++) {
+		struct jval *rep = final_report(av[3 + r]), *ss;
+		double got[SAMPLE_SITES] = { 0 };
+
+		if (!rep || !(ss = sites_of(rep)))
+			return fail("%s: no report with memory.sites", av[3 + r]);
+		for (int i = 0; i < ss->n; i++) {
+			struct jval *fr = first_exe_frame(ss->kids[i], av[1], NULL);
+			int k;
+
+			for (k = 0; fr && k < nf && strcmp(jstr(fr, "func"), fn[k]); k++)
+				;
+			if (!fr || k == nf) {
+				bad++;
+				fprintf(out, "  run %d: a site that does not leak: %lld B at %s\n", r,
+					jint(ss->kids[i], "bytes"), fr ? jstr(fr, "func") : "(no frame in the executable)");
+				continue;
+			}
+			got[k] += jint(ss->kids[i], "bytes");
+		}
+		for (int k = 0; k < nf; k++) {
+			double p = -expm1(-size[k] / rate), w = size[k] / p;
+			long lo, hi, K = lround(got[k] / w);
+
+			binom_interval(n[k], p, 1e-5, &lo, &hi);
+			sum[k] += got[k];
+			if (K < lo || K > hi) {
+				bad++;
+				fprintf(out, "  run %d: %s %.0f B = %ld samples of %.1f B, outside Binomial(%ld, %.6f)'s [%ld, %ld]\n",
+					r, fn[k], got[k], K, w, n[k], p, lo, hi);
+			}
+		}
+	}
+	for (int k = 0; k < nf && nrep > 0; k++) {
+		double p = -expm1(-size[k] / rate), w = size[k] / p, truth = (double)n[k] * size[k];
+		double mean = sum[k] / nrep, se = w * sqrt(n[k] * p * (1 - p) / nrep);
+		bool ok = fabs(mean - truth) <= 3 * se + 1;
+
+		bad += !ok;
+		fprintf(out, "  %s: true %.0f B, mean of %d runs %.0f B (%+.2f %%), 3 SE = %.0f B%s\n", fn[k], truth,
+			nrep, mean, (mean / truth - 1) * 100, 3 * se, ok ? "" : ": outside");
+	}
+	fclose(out);
+	if (bad)
+		fail("%d sampled-mode check(s) failed", bad);
+	fputs(log, stdout);
+	free(log);
+	free(specs);
+	return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -1221,6 +1318,7 @@ int main(int argc, char **argv)
 		{ "whole", 4, cmd_whole, NULL },
 		{ "absent", 4, cmd_absent, NULL },
 		{ "frames", 2, cmd_frames, NULL },
+		{ "sample", 4, NULL, cmd_sample },
 		{ "snap", 2, cmd_snap, NULL },
 		{ "probes", 4, cmd_probes, NULL },
 	};
@@ -1233,7 +1331,7 @@ int main(int argc, char **argv)
 					    cmds[i].fnv ? "at least " : "", cmds[i].nargs);
 			return cmds[i].fnv ? cmds[i].fnv(argv + 2, argc - 2) : cmds[i].fn(argv + 2);
 		}
-	fprintf(stderr, "usage: vmcheck site|top|sites|threads|timers|fds|mmap|stack|whole|absent|frames|snap|probes"
+	fprintf(stderr, "usage: vmcheck site|top|sites|threads|timers|fds|mmap|stack|whole|absent|frames|sample|snap|probes"
 		" ARGS (see the source)\n");
 	return 2;
 }

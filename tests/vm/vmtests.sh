@@ -32,7 +32,7 @@ fp_caller_frame uretprobe_pending
 dwarf_leaker_nofp dwarf_leaker dwarf_threads dwarf_uretprobe_pending
 fds_fentry fds_kprobe fds_tracepoint
 fds_exec_fentry fds_exec_kprobe fds_exec_tracepoint
-fds_dwarf_nofp mmap"
+fds_dwarf_nofp mmap sample"
 
 LT=${LT:-/bin/leaktrace}
 T=${T:-/t}
@@ -468,6 +468,39 @@ t_mmap() {
 	why=""
 	r=$d/lt.out
 	vmcheck_all "$d" "mmap $r fdleak fdleak.c 6316032 9 leak_mmap_big:6291456:6:$(marker_line leak_mmap_big fdleak) leak_mmap_partial:24576:3:$(marker_line leak_mmap_partial fdleak)"
+}
+
+# Sampled mode (--sample, 4 seeds) on sampleleak at a tenth of its counts:
+# on 6.1 (no uprobe sessions) through entry and return probes, whose
+# return exits early for an unsampled call. Every run within the binomial
+# model's bounds, no site that does not leak, the means within 3 SE
+# (vmcheck sample; tests/integration/test_sample.py is the full-size test).
+SAMPLE_RATE=8192
+SAMPLE_SPECS=leak_kb:1000:1000,leak_100k:10:102400,leak_64:100:64,leak_1m:5:1048576,leak_24:2000:24
+t_sample() {
+	d=$WORK/sample dir=$WORK/sample
+	rm -rf "$d"
+	mkdir -p "$d"
+	reps=""
+	for seed in 1 2 3 4; do
+		"$LT" -v -c "$T/sampleleak 10" --sample "$SAMPLE_RATE" --sample-seed "$seed" --format json -T 0 \
+			--track mem --stacks fp >"$d/lt$seed.out" 2>"$d/lt.err" </dev/null &
+		lpid=$!
+		waitpid_t "$lpid" "$READY_T"
+		rc=$?
+		lpid=""
+		if [ "$rc" -ne 0 ]; then
+			why="leaktrace -c sampleleak --sample-seed $seed: exit status $rc"
+			return 1
+		fi
+		reps="$reps $d/lt$seed.out"
+	done
+	if [ "$IN_VM" = 1 ] && ! grep -q "with return probes (no uprobe sessions here)" "$d/lt.err"; then
+		why="-v does not say the sampled probes are return probes on this kernel"
+		return 1
+	fi
+	# shellcheck disable=SC2086	# the reports are words
+	vmcheck_all "$d" "sample $SAMPLE_RATE sampleleak $SAMPLE_SPECS $reps"
 }
 
 # ---------------------------------------------------------------- caller frame
