@@ -718,18 +718,20 @@ def markdown(R):
     if "dwarf_probes_match_fp" in R:
         out.append("leaktrace-dwarf's probes %s leaktrace's (`--stacks` changes only how a stack is walked)."
                    % ("are exactly" if R["dwarf_probes_match_fp"] else "DIFFER from"))
-    for t in THREADS:
-        for mode, what in (("leaktrace", "leaktrace's"), ("leaktrace-dwarf", "leaktrace-dwarf's")):
-            lt, fr = added(R, mode, t), added(R, "floor+ret", t)
-            if lt is not None and fr is not None:
-                out.append("With %d thread%s, of %s %s ns added per pair, %s ns are the uprobe traps "
-                           "themselves (floor+ret: entry and return probes) and %s ns its BPF programs' own work."
-                           % (t, "s" if t > 1 else "", what, fmt_ns(lt), fmt_ns(fr), fmt_ns(lt - fr)))
+    if not R.get("split"):
+        # no run-time statistics: the BPF work estimated as the difference to the floor with return probes
+        for t in THREADS:
+            for mode, what in (("leaktrace", "leaktrace's"), ("leaktrace-dwarf", "leaktrace-dwarf's")):
+                lt, fr = added(R, mode, t), added(R, "floor+ret", t)
+                if lt is not None and fr is not None:
+                    out.append("With %d thread%s, of %s %s ns added per pair, %s ns are the uprobe traps "
+                               "themselves (floor+ret: entry and return probes) and %s ns its BPF programs' own work."
+                               % (t, "s" if t > 1 else "", what, fmt_ns(lt), fmt_ns(fr), fmt_ns(lt - fr)))
     if R.get("split"):
         out.append("")
         out.append("Split of each leaktrace mode's added cost (medians): its BPF programs' run time, from the "
                    "kernel's statistics (BPF_ENABLE_STATS, on for every mode of the run), and the rest: the traps "
-                   "themselves. ns per program run in the last column.")
+                   "themselves. ns per program run in the last column, for the programs that run at least once per 100 pairs.")
         out.append("")
         out.append("| mode | threads | added ns/pair | BPF ns/pair | traps (added − BPF) | ns per run |")
         out.append("|---|---:|---:|---:|---:|---|")
@@ -1048,7 +1050,8 @@ def analyze(R):
                 progs = {}
                 for i in infos:
                     for name, st in i.get("bpf_progs", {}).items():
-                        progs.setdefault(name, []).append(st["ns_per_run"])
+                        if st["runs_per_pair"] >= 0.01:     # the per-pair programs, not exec or fork
+                            progs.setdefault(name, []).append(st["ns_per_run"])
                 split.setdefault(mode, {})[str(t)] = {
                     "added_ns": a, "bpf_ns": bpf, "traps_ns": a - bpf,
                     "ns_per_run": {k: statistics.median(x) for k, x in progs.items()}}

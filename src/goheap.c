@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "goheap.h"
+#include "goproc_priv.h"
 
 #define PG		4096ull
 #define WIN_PAGES	64		/* pages read around a missing one: 63 below, 1 above */
@@ -43,12 +44,28 @@ struct pcache {
 	size_t cap, used;
 	uint8_t *slab;
 	size_t nslots, slab_cap;
+	int kept;		/* which of p's kept slabs this one borrows */
 };
+
+/*
+ * A cache on P's kept slab KEPT: the pages a walk reads stay allocated
+ * for the next walk (a report's), where fresh memory would fault again,
+ * page by page (about 80 % of a 30k-bucket walk on a paravirtualized guest).
+ */
+static void pc_init(struct pcache *c, struct goproc *p, int kept)
+{
+	memset(c, 0, sizeof(*c));
+	c->p = p;
+	c->kept = kept;
+	c->slab = p->hslab[kept];
+	c->slab_cap = p->hslab_cap[kept];
+}
 
 static void pc_free(struct pcache *c)
 {
 	free(c->t);
-	free(c->slab);
+	c->p->hslab[c->kept] = c->slab;
+	c->p->hslab_cap[c->kept] = c->slab_cap;
 	memset(c, 0, sizeof(*c));
 }
 
@@ -226,11 +243,26 @@ struct walk {
 	bool all_futures;
 };
 
-static void walk_free(struct walk *w)
+/* The walk's arrays are P's kept ones (see pc_init). */
+static void walk_init(struct walk *w, struct goproc *p)
 {
-	free(w->b);
-	free(w->pcs);
-	free(w->seen);
+	memset(w, 0, sizeof(*w));
+	w->b = p->hw_b;
+	w->cap = p->hw_b_cap;
+	w->pcs = p->hw_pcs;
+	w->pcs_cap = p->hw_pcs_cap;
+	w->seen = p->hw_seen;
+	w->seen_cap = p->hw_seen_cap;
+}
+
+static void walk_free(struct walk *w, struct goproc *p)
+{
+	p->hw_b = w->b;
+	p->hw_b_cap = w->cap;
+	p->hw_pcs = w->pcs;
+	p->hw_pcs_cap = w->pcs_cap;
+	p->hw_seen = w->seen;
+	p->hw_seen_cap = w->seen_cap;
 	memset(w, 0, sizeof(*w));
 }
 
@@ -338,17 +370,19 @@ static int walk_once(struct goproc *p, struct walk *w, int max_stk, const char *
 {
 	uint64_t mb = goproc__sym(p, GOBIN_SYM_MBUCKETS), mc = goproc__sym(p, GOBIN_SYM_MPROFCYCLE),
 		 mr = goproc__sym(p, GOBIN_SYM_MEMPROFILERATE), lo, hi, b;
-	struct pcache pc = { .p = p };
+	struct pcache pc, pc2;
 	struct gomem_iov iov[3] = {
 		{ mc, &w->cycle_word, 4, 0 },
 		{ mb, &w->head, 8, 0 },
 		{ mr, &w->rate, 8, 0 },
 	};
-	struct pcache pc2 = { .p = p };
 	uint32_t cycle, cycle2 = 0;
 	size_t i;
 	bool all = true;
 	int err;
+
+	pc_init(&pc, p, 0);
+	pc_init(&pc2, p, 1);
 
 	w->n = w->npcs = 0;
 	if (w->seen)
@@ -635,7 +669,7 @@ void go_heap__free(struct go_heap *h)
 int goproc__heap(struct goproc *p, struct go_heap *h, unsigned flags)
 {
 	struct gobin *gb;
-	struct walk w = { 0 };
+	struct walk w;
 	const char *why = NULL;
 	uint64_t why_addr = 0;
 	struct ncache_ent *nc = NULL;
@@ -654,6 +688,7 @@ int goproc__heap(struct goproc *p, struct go_heap *h, unsigned flags)
 		return -ENOENT;
 	}
 	max_stk = minor >= 23 ? 1024 + 8 : 32;	/* maxProfStackDepth (+ maxSkip room) : maxStack */
+	walk_init(&w, p);
 	for (tries = 0; tries < MAX_TRIES; tries++) {
 		err = walk_once(p, &w, max_stk, &why, &why_addr);
 		if (err != -EAGAIN)
@@ -741,7 +776,7 @@ out:
 	if (err)
 		go_heap__free(h);
 	free(nc);
-	walk_free(&w);
+	walk_free(&w, p);
 	return err;
 }
 

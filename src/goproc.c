@@ -364,6 +364,11 @@ void goproc__free(struct goproc *p)
 	free(p->pcc);
 	if (p->gbuf)
 		munmap(p->gbuf, p->gbuf_len);
+	free(p->hslab[0]);
+	free(p->hslab[1]);
+	free(p->hw_b);
+	free(p->hw_pcs);
+	free(p->hw_seen);
 	free(p);
 }
 

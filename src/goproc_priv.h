@@ -46,6 +46,11 @@ struct goproc {
 	uint32_t max_status;
 	uint8_t *gbuf;			/* the gs' read buffer, kept */
 	size_t gbuf_len;
+	uint8_t *hslab[2];		/* goheap.c: the bucket walk's page caches, kept */
+	size_t hslab_cap[2];		/* (pages): fresh memory faults page by page */
+	void *hw_b;			/* goheap.c: the walk's arrays, kept likewise */
+	uint64_t *hw_pcs, *hw_seen;
+	size_t hw_b_cap, hw_pcs_cap, hw_seen_cap;
 };
 
 /* goproc.c: set the text goproc__error() returns. */

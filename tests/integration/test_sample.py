@@ -210,11 +210,19 @@ def test_sample_one_is_exact():
 
 
 def test_sample_pprof_period():
-    """pprof: period = R (space/bytes, as Go's heap profiles), values = the JSON estimates."""
+    """pprof: period = R (space/bytes, as Go's heap profiles), values = the JSON estimates;
+    folded lines carry the estimates too."""
     with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, "heap.pb.gz")
-        rep, _ = _run(5, extra=("--format", "json,pprof", "-o", f"-,{path}"))
+        path, fpath = os.path.join(d, "heap.pb.gz"), os.path.join(d, "heap.folded")
+        rep, _ = _run(5, extra=("--format", "json,pprof,folded", "-o", f"-,{path},{fpath}"))
         prof = pprofpb.read(path)
+        with open(fpath) as f:
+            folded = {}
+            for line in f:
+                stack, _, n = line.rstrip("\n").rpartition(" ")
+                fn = next((x for x in reversed(stack.split(";")) if x in LEAKS), None)
+                if fn:
+                    folded[fn] = folded.get(fn, 0) + int(n)
     check_eq(prof.period, RATE, "pprof period")
     check_eq(prof.period_type, ("space", "bytes"), "pprof period type")
     idx = [t for t, _ in prof.sample_types].index("inuse_space")
@@ -226,6 +234,7 @@ def test_sample_pprof_period():
             got[fn] = got.get(fn, 0) + s["values"][idx]
     want = {fn: b for fn, (b, _) in _site_bytes(rep).items()}
     check_eq(got, want, "pprof inuse_space per leak function vs the JSON estimates")
+    check_eq(folded, want, "folded bytes per leak function vs the JSON estimates")
 
 
 def _system(extra):
