@@ -700,6 +700,7 @@ struct load {
 	atomic_int started;	/* clients that have their first body bytes */
 	atomic_int done;
 	atomic_int publishes;
+	atomic_int dialing;	/* clients that began */
 };
 
 struct client {
@@ -723,6 +724,10 @@ static void *client_main(void *arg)
 	int fd;
 
 	c->uniform = true;
+	/* the second half asks once a newer snapshot is out: both kinds are served, whatever the timing */
+	if (atomic_fetch_add(&c->load->dialing, 1) >= LOAD_CLIENTS / 2)
+		for (int i = 0; i < 10000 && atomic_load(&c->load->publishes) < 1; i++)
+			usleep(1000);
 	fd = dial("127.0.0.1", c->load->port, 60);
 	if (fd < 0 || !buf)
 		goto out;
