@@ -60,28 +60,6 @@ struct {
 	__uint(max_entries, 8192);
 } fdcreate SEC(".maps");
 
-/* ---- the fd table of the current task ---- */
-
-static __always_inline struct fdtable *cur_fdt(void)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-
-	return BPF_CORE_READ(task, files, fdt);
-}
-
-/* The struct file * in slot FD of FDT (0: empty or out of range). */
-static __always_inline __u64 slot_file(struct fdtable *fdt, int fd)
-{
-	struct file **arr;
-	struct file *f = NULL;
-
-	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
-		return 0;
-	arr = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
-	return (__u64)f;
-}
-
 /* The user registers the current syscall saved (its arguments: di, si, dx, r10, r8, r9). */
 static __always_inline struct pt_regs *user_regs(void)
 {
@@ -311,39 +289,6 @@ static __always_inline void closed_range(__u32 tgid, unsigned int first, unsigne
  * before any map lookup, for about 100 ns on this VM (README,
  * "Performance").
  */
-#define NR_close		3
-#define NR_close_range		436
-#define NR_open			2
-#define NR_pipe			22
-#define NR_dup			32
-#define NR_dup2			33
-#define NR_socket		41
-#define NR_accept		43
-#define NR_socketpair		53
-#define NR_fcntl		72
-#define NR_creat		85
-#define NR_epoll_create		213
-#define NR_inotify_init		253
-#define NR_openat		257
-#define NR_signalfd		282
-#define NR_eventfd		284
-#define NR_accept4		288
-#define NR_signalfd4		289
-#define NR_eventfd2		290
-#define NR_epoll_create1	291
-#define NR_dup3			292
-#define NR_pipe2		293
-#define NR_inotify_init1	294
-#define NR_perf_event_open	298
-#define NR_fanotify_init	300
-#define NR_open_by_handle_at	304
-#define NR_memfd_create		319
-#define NR_userfaultfd		323
-#define NR_io_uring_setup	425
-#define NR_pidfd_open		434
-#define NR_openat2		437
-#define NR_pidfd_getfd		438
-#define NR_memfd_secret		447
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(lt_fd_sys_exit, struct pt_regs *sregs, long ret)

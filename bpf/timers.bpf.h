@@ -12,23 +12,14 @@
 #define LT_TIMERS_BPF_H
 
 #include "common.bpf.h"
+#include "fdtable.bpf.h"
+#include "sysnr.h"
 
 #define TFD_CLOEXEC		02000000
 #define CLOSE_RANGE_CLOEXEC	(1U << 2)
 #ifndef EINTR
 #define EINTR			4
 #endif
-
-/* x86_64 (asm/unistd_64.h) */
-#define NR_TM_close		3
-#define NR_TM_dup2		33
-#define NR_TM_timer_create	222
-#define NR_TM_timer_settime	223
-#define NR_TM_timer_delete	226
-#define NR_TM_timerfd_create	283
-#define NR_TM_timerfd_settime	286
-#define NR_TM_dup3		292
-#define NR_TM_close_range	436
 
 LT_SHARED struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -72,22 +63,6 @@ static __always_inline struct lt_tmcreate *pending_create(__u32 kind)
 	return c && c->kind == kind ? c : NULL;
 }
 
-/* The struct file * behind FD in the current task (CO-RE walk of the fd table). */
-static __always_inline __u64 timer_file_of(int fd)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct file **fdarr;
-	struct file *f = NULL;
-	unsigned int max;
-
-	max = BPF_CORE_READ(task, files, fdt, max_fds);
-	if (fd < 0 || (unsigned int)fd >= max)
-		return 0;
-	fdarr = BPF_CORE_READ(task, files, fdt, fd);
-	bpf_probe_read_kernel(&f, sizeof(f), &fdarr[fd]);
-	return (__u64)f;
-}
-
 static __always_inline void add_timer(struct lt_timer_key *k, struct lt_tmcreate *c, __u64 file)
 {
 	struct lt_timer t = {};
@@ -120,7 +95,7 @@ static __always_inline void timerfd_created(long ret)
 		k.tgid = id >> 32;
 		k.kind = LT_TIMER_FD;
 		k.id = ret;
-		add_timer(&k, c, release_hook != LT_HOOK_TRACEPOINT ? timer_file_of(ret) : 0);
+		add_timer(&k, c, release_hook != LT_HOOK_TRACEPOINT ? slot_file(cur_fdt(), ret) : 0);
 	}
 	bpf_map_delete_elem(&tmcreate, &tid);
 }
@@ -201,34 +176,34 @@ static __always_inline void timer_sys_exit(long nr, struct pt_regs *regs, long r
 	struct range_ctx rc;
 
 	switch (nr) {
-	case NR_TM_timerfd_create:
+	case NR_timerfd_create:
 		timerfd_created(ret);
 		break;
-	case NR_TM_timer_create:
+	case NR_timer_create:
 		timer_created(ret, regs->dx);
 		break;
-	case NR_TM_timerfd_settime:
+	case NR_timerfd_settime:
 		if (ret == 0)
 			arm(LT_TIMER_FD, (int)regs->di, regs->dx);
 		break;
-	case NR_TM_timer_settime:
+	case NR_timer_settime:
 		if (ret == 0)
 			arm(LT_TIMER_POSIX, (int)regs->di, regs->dx);
 		break;
-	case NR_TM_timer_delete:
+	case NR_timer_delete:
 		if (ret == 0)
 			release(LT_TIMER_POSIX, (int)regs->di);
 		break;
-	case NR_TM_close:
+	case NR_close:
 		if (by_fd && (ret == 0 || ret == -EINTR))
 			release(LT_TIMER_FD, (int)regs->di);
 		break;
-	case NR_TM_dup2:
-	case NR_TM_dup3:
+	case NR_dup2:
+	case NR_dup3:
 		if (by_fd && ret >= 0 && (int)regs->di != (int)regs->si)
 			release(LT_TIMER_FD, (int)regs->si);
 		break;
-	case NR_TM_close_range:
+	case NR_close_range:
 		if (ret != 0)
 			break;
 		rc.tgid = bpf_get_current_pid_tgid() >> 32;
