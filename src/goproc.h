@@ -147,7 +147,8 @@ const char *goproc__error(const struct goproc *p);
  * Frame-pointer walk of a goroutine that is not running, from its saved
  * sched (pc, sp, bp), bounded by its stack: PCS[0] = sched.pc, then the
  * return addresses (runtime addresses). Returns the count (0 for a running
- * goroutine), or -errno.
+ * goroutine), -EAGAIN when the goroutine ran between the snapshot and the
+ * stack read (its frames are not the snapshot's), or -errno.
  */
 int goproc__stack(struct goproc *p, const struct go_g *g, uint64_t *pcs, int max);
 

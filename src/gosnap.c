@@ -379,6 +379,30 @@ void go_snapshot__free(struct go_snapshot *s)
 /* ---------------------------------------------------------------------- */
 /* blocked stacks                                                         */
 
+/*
+ * Is G still parked where the snapshot saw it? The snapshot and the stack
+ * are two reads: a goroutine that ran in between has written over the
+ * frames, and its stack would be words of the new frames read as the old
+ * chain. Its status and saved pc/sp/bp read again after the stack say.
+ */
+static bool still_parked(struct goproc *p, const struct go_g *g)
+{
+	const struct go_layout *L = &p->L;
+	uint8_t *b = malloc((size_t)L->g_size);
+	struct go_g now;
+	bool same;
+
+	if (!b || mem_read(p, g->addr, b, (size_t)L->g_size)) {
+		free(b);
+		return false;
+	}
+	parse_g(p, L, b, g->addr, &now);
+	same = now.status == g->status && now.sched_pc == g->sched_pc &&
+	       now.sched_sp == g->sched_sp && now.sched_bp == g->sched_bp;
+	free(b);
+	return same;
+}
+
 int goproc__stack(struct goproc *p, const struct go_g *g, uint64_t *pcs, int max)
 {
 	uint64_t lo, hi, fp, len, base;
@@ -404,13 +428,21 @@ int goproc__stack(struct goproc *p, const struct go_g *g, uint64_t *pcs, int max
 		free(buf);
 		return -EFAULT;
 	}
+	if (!still_parked(p, g)) {
+		free(buf);
+		return -EAGAIN;
+	}
 	pcs[n++] = g->sched_pc;
 	fp = g->sched_bp;
-	/* each frame: [fp] = caller's fp, [fp+8] = return address; fp only grows */
+	/*
+	 * each frame: [fp] = caller's fp, [fp+8] = return address; fp only
+	 * grows. A return address follows a CALL, so it is never a function's
+	 * entry: one that is means the words are not a frame chain.
+	 */
 	while (n < max && fp >= base && fp + 16 <= base + len && !(fp & 7)) {
 		uint64_t next = rd64(buf, (int)(fp - base)), ret = rd64(buf, (int)(fp - base + 8));
 
-		if (!in_text(p, ret))
+		if (!in_text(p, ret) || is_entry(p, ret))
 			break;
 		pcs[n++] = ret;
 		if (next <= fp)

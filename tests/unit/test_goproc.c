@@ -108,6 +108,33 @@ static bool g_stack_has(struct goproc *p, const struct go_g *g, const char *file
 	return false;
 }
 
+/*
+ * Walk G's blocked stack: 1 when every frame has a function and a line,
+ * 0 when one has not (FRAME says which), -EAGAIN when G ran meanwhile.
+ */
+static int g_stack_resolves(struct goproc *p, const struct go_g *g, char *frame, size_t len)
+{
+	uint64_t pcs[64];
+	int n = goproc__stack(p, g, pcs, 64);
+
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		struct gobin_frame fr[16];
+		/* as the report does: PCS[0] is the saved pc itself, the rest return addresses */
+		int k = gobin__resolve(goproc__gobin(p), pcs[i] - goproc__bias(p), i > 0, fr, 16);
+
+		for (int j = 0; j < k || !k; j++) {
+			if (!k || !fr[j].func || fr[j].line <= 0) {
+				snprintf(frame, len, "frame %d: %#llx %s line %d", i, (unsigned long long)pcs[i],
+					 k && fr[j].func ? fr[j].func : "?", k ? fr[j].line : 0);
+				return 0;
+			}
+		}
+	}
+	return 1;
+}
+
 static const char *start_name(struct goproc *p, const struct go_g *g)
 {
 	return gobin__func_name(goproc__gobin(p), g->startpc - goproc__bias(p));
@@ -237,6 +264,17 @@ static void check_goleak(const char *variant)
 			ASSERT_EQ(g->status, GO_WAITING, "leaked g waiting");
 			ASSERT_STREQ(start_name(p, g), "main.leakOne.func1", "start function");
 			blocked_ok += g_stack_has(p, g, "goleak/main.go", block_line, NULL);
+			if (leak_n == 1) {
+				/* as if it had run and parked elsewhere since the snapshot */
+				struct go_g moved = *g;
+				uint64_t pcs[8];
+
+				moved.sched_sp += 8;
+				ASSERT_EQ(goproc__stack(p, &moved, pcs, 8), -EAGAIN, "a g whose sched.sp moved");
+				moved = *g;
+				moved.sched_pc += 1;
+				ASSERT_EQ(goproc__stack(p, &moved, pcs, 8), -EAGAIN, "a g whose sched.pc moved");
+			}
 		}
 		ASSERT_FALSE(gotest__ends_with(key, bal_key), "nothing from the balanced go statement");
 	}
@@ -310,7 +348,8 @@ static void test_goproc_churn(void)
 	struct goproc *p = NULL;
 	struct gotest_child c = { 0 };
 	int leak_line = gotest__line("goleak", "leak-go"), snaps = 0, retries = 0, churn_max = 0,
-	    timer_snaps = 0;
+	    timer_snaps = 0, walked = 0, moved = 0, unresolved = 0;
+	char bad[256] = "";
 	double t0;
 
 	if (!gotest__bin("goleak_stripped", bin, sizeof(bin)))
@@ -343,6 +382,17 @@ static void test_goproc_churn(void)
 			g_site(p, g, key, sizeof(key));
 			leak += gotest__ends_with(key, leak_key);
 			churn += sn && !strcmp(sn, "main.churnOne.func1");
+			if (g->status != GO_RUNNING && g->status != GO_SYSCALL) {
+				/* the stacks of goroutines that come and go: whole, or refused */
+				int r = g_stack_resolves(p, g, bad, sizeof(bad));
+
+				walked++;
+				moved += r == -EAGAIN;
+				unresolved += r == 0;
+				if (r == 0)
+					fprintf(stderr, "    goroutine %llu (%s): %s\n",
+						(unsigned long long)g->goid, sn ? sn : "?", bad);
+			}
 		}
 		if (churn > churn_max)
 			churn_max = churn;
@@ -366,8 +416,11 @@ static void test_goproc_churn(void)
 	}
 	ASSERT_GE(snaps, 50, "snapshots taken");
 	ASSERT_GE(churn_max, 1, "churn goroutines seen");
+	ASSERT_EQ(unresolved, 0, "blocked stacks with a frame without function or line");
 	printf("    %d snapshots under churn, leaking site %d at every one, %d torn reads retried, up to %d churn goroutines seen; %d timer reads, %d tickers at each\n",
 	       snaps, TICKS, retries, churn_max, timer_snaps, TICKS);
+	printf("    %d blocked stacks walked, every frame resolved; %d refused (the goroutine ran between snapshot and stack read)\n",
+	       walked, moved);
 out:
 	goproc__free(p);
 	gotest__child_stop(&c);
