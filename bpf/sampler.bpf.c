@@ -7,7 +7,10 @@
  * At lt_event_alloc the stack pointer and the callee-saved registers are
  * those of the hooked function's entry, so the stack is walked from
  * ip = the function's entry (r8) exactly as at a uprobe on it, and the
- * caller is [rsp]. The block is recorded with the weights of --sample
+ * caller is [rsp]. For the block of a sampled operator new, recorded at
+ * the malloc it called, r9 is the new's entry sp: the walk starts there
+ * (the new keeps rbp and the other callee-saved registers as its caller
+ * had them). The block is recorded with the weights of --sample
  * (bpf/memrec.bpf.h) at the sampler's rate.
  */
 #include "vmlinux.h"
@@ -18,7 +21,7 @@
 #include "common.bpf.h"
 #include "memrec.bpf.h"
 
-/* lt_event_alloc(ptr, size, weight, old, fn, func) */
+/* lt_event_alloc(ptr, size, weight, old, fn, walk_sp) */
 SEC("uprobe")
 int BPF_KPROBE(lt_smp_alloc, __u64 ptr, __u64 size, __u64 weight, __u64 old, __u64 fn)
 {
@@ -26,10 +29,13 @@ int BPF_KPROBE(lt_smp_alloc, __u64 ptr, __u64 size, __u64 weight, __u64 old, __u
 	struct lt_alloc_key okey = { .tgid = tgid, .addr = old };
 	struct lt_alloc_val oldv, *o = NULL;
 	struct lt_site_key sk;
-	__u64 w_bytes, w_count, caller = 0;
+	__u64 w_bytes, w_count, caller = 0, sp = PT_REGS_SP(ctx), walk_sp = ctx->r9;
 
 	if (!tgid_wanted(tgid))
 		return 0;
+	barrier_var(walk_sp);	/* two loads, not a load from a chosen ctx offset (refused) */
+	if (walk_sp)
+		sp = walk_sp;
 	if (old) {
 		/* realloc moved a sampled block: it keeps its site and age */
 		struct lt_alloc_val *v = bpf_map_lookup_elem(&allocs, &okey);
@@ -50,10 +56,10 @@ int BPF_KPROBE(lt_smp_alloc, __u64 ptr, __u64 size, __u64 weight, __u64 old, __u
 		return 0;
 	}
 	lt_weight(size, sample_rate, &w_bytes, &w_count);
-	bpf_probe_read_user(&caller, sizeof(caller), (void *)PT_REGS_SP(ctx));
+	bpf_probe_read_user(&caller, sizeof(caller), (void *)sp);
 	sk.tgid = tgid;
 	sk.caller = caller;
-	sk.stack = take_stack_at(ctx, fn, PT_REGS_SP(ctx), ctx->bp, tgid, &sk.stack_err, false);
+	sk.stack = take_stack_at(ctx, fn, sp, ctx->bp, tgid, &sk.stack_err, false);
 	lt_mem_record(tgid, ptr, size, w_bytes, w_count, &sk, NULL);
 	return 0;
 }

@@ -30,6 +30,7 @@ struct lt_call {
 	uint64_t size;
 	uint64_t flags;
 	struct lt_smp_thread *t;
+	uint64_t walk_sp;	/* the stack to walk from, when not the entry's (0) */
 };
 _Static_assert(sizeof(struct lt_call) <= 128, "lt_call fits lt_common's frame");
 
@@ -44,6 +45,15 @@ _Static_assert(__builtin_offsetof(struct lt_smp_thread, busy) == 24 &&
 	       __builtin_offsetof(struct lt_smp_thread, gen) == 28 && sizeof(struct lt_smp_thread) == 32,
 	       "thread slot layout");
 #define TOMB 1ULL
+/*
+ * lt_smp_thread.busy: 1 inside a sampled call; else 0 or the mark an
+ * operator new leaves for the malloc it calls: its entry sp's low half
+ * (8 mod 16 at an entry, so the low 4 bits are free) with MARK_* in them.
+ */
+#define BUSY_SAMPLED 1u
+#define MARK_BITS 0xfu
+#define MARK_UNSAMPLED 2u
+#define MARK_SAMPLED 3u
 
 int lt_decide(struct lt_call *c) HIDDEN;
 int lt_after(struct lt_call *c) HIDDEN;
@@ -246,6 +256,7 @@ static int alive(void)
 int lt_decide(struct lt_call *c)
 {
 	uint32_t kind = lt_ctl.kind[c->slot & (LT_SMP_MAX_HOOKS - 1)];
+	uint64_t sp = (uint64_t)c + 136;	/* the hooked function's entry rsp (lt_common: push, sub 128) */
 	uint64_t size, old = 0;
 	struct lt_smp_thread *t;
 	int sampled = 0;
@@ -255,10 +266,10 @@ int lt_decide(struct lt_call *c)
 		if (!c->a[0] || !__atomic_load_n(&lt_ctl.live, __ATOMIC_RELAXED) || !set_find(c->a[0], 0))
 			return 0;	/* not a sampled block: the common case, without the thread's slot */
 		t = thread_slot();
-		if (t->busy)
+		if (t->busy == BUSY_SAMPLED)
 			return 0;	/* inside a sampled realloc: it reports the old block */
 		return set_find(c->a[0], 1) ? 2 : 0;
-	case LT_SMP_MALLOC:
+	case LT_SMP_MALLOC: case LT_SMP_NEW:
 		size = c->a[0];
 		break;
 	case LT_SMP_CALLOC:
@@ -283,8 +294,36 @@ int lt_decide(struct lt_call *c)
 		return 0;
 	}
 	t = thread_slot();
-	if (t->busy)
+	if (t->busy == BUSY_SAMPLED)
 		return 0;	/* nested in a sampled call of this thread */
+	c->walk_sp = 0;
+	if (t->busy) {
+		/* an operator new of this thread went on to its original: is this its allocation? */
+		uint32_t mark = t->busy, new_sp = (mark & ~MARK_BITS) | 8;
+		int nested = (uint32_t)(new_sp - (uint32_t)sp) < LT_SMP_NEST_WINDOW &&
+			     (kind == LT_SMP_MALLOC || kind == LT_SMP_NEW || kind == LT_SMP_ALIGNED ||
+			      kind == LT_SMP_POSIX_MEMALIGN);
+
+		if (!nested) {
+			t->busy = 0;	/* a stale mark */
+		} else if (kind == LT_SMP_NEW) {
+			return 0;	/* new (nothrow) calling new: the mark stays for the malloc */
+		} else if ((mark & MARK_BITS) == MARK_UNSAMPLED) {
+			t->busy = 0;
+			return 0;	/* counted at the new */
+		} else {
+			/* the sampled new's block: recorded here, walked from the new's entry */
+			t->busy = 0;
+			c->walk_sp = sp + (uint32_t)(new_sp - (uint32_t)sp);
+			c->flags = F_NEW;
+			if (!alive())
+				return 0;
+			c->size = size;
+			c->t = t;
+			t->busy = BUSY_SAMPLED;
+			return 1;
+		}
+	}
 	if (size) {
 		t->left -= (int64_t)size;
 		if (t->left <= 0) {
@@ -297,6 +336,16 @@ int lt_decide(struct lt_call *c)
 		c->flags |= F_NEW;
 	if (old && __atomic_load_n(&lt_ctl.live, __ATOMIC_RELAXED) && set_find(old, 0))
 		c->flags |= F_OLD;
+	if (kind == LT_SMP_NEW) {
+		/*
+		 * operator new goes on to its original without a frame of ours
+		 * (it throws std::bad_alloc, and no unwinder knows this text):
+		 * the malloc it calls counts nothing more, and records the
+		 * block when the new was sampled.
+		 */
+		t->busy = ((uint32_t)sp & ~MARK_BITS) | (c->flags && alive() ? MARK_SAMPLED : MARK_UNSAMPLED);
+		return 0;
+	}
 	if (!c->flags || !alive())
 		return 0;
 	c->size = size;
@@ -330,7 +379,7 @@ int lt_after(struct lt_call *c)
 	c->ev[2] = w;
 	c->ev[3] = old;
 	c->ev[4] = lt_ctl.fn[slot];
-	c->ev[5] = lt_ctl.func[slot];
+	c->ev[5] = c->walk_sp;
 	__atomic_fetch_add(&lt_ctl.sampled, 1, __ATOMIC_RELAXED);
 	return 1;
 }

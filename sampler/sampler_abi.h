@@ -30,6 +30,7 @@
 #define LT_SMP_SET		(1 << 17)	/* sampled-pointer set slots (a power of 2) */
 #define LT_SMP_PROBES		64		/* probes of either table before giving up */
 #define LT_SMP_CTL_SIZE		0x1000
+#define LT_SMP_NEST_WINDOW	512		/* bytes of stack between an operator new and its malloc */
 #define LT_SMP_FILTER		(1 << 18)	/* counters of sampled pointers per hash: a free's quick "no" */
 #define LT_SMP_DATA		(LT_SMP_CTL_SIZE + LT_SMP_THREADS * 32 + LT_SMP_SET * 8 + LT_SMP_FILTER)
 #define LT_SMP_REGION		(LT_SMP_TEXT + LT_SMP_TRAMP + LT_SMP_DATA)
@@ -52,6 +53,7 @@ enum lt_smp_kind {
 	LT_SMP_ALIGNED,		/* (align, size): aligned_alloc, memalign */
 	LT_SMP_POSIX_MEMALIGN,	/* (memptr, align, size) -> 0 */
 	LT_SMP_FREE,		/* (ptr, ...): free, cfree, operator delete */
+	LT_SMP_NEW,		/* (size): operator new; the malloc it calls is not counted again */
 };
 
 /* The control block at the start of the data pages. leaktrace writes it while the target is stopped. */
@@ -79,15 +81,19 @@ struct lt_smp_thread {
 	uint64_t tp;		/* the thread pointer (%fs:0); 0: free */
 	int64_t left;		/* bytes until the next sample */
 	uint64_t rng;
-	uint32_t busy;		/* inside a sampled call: nested hooked calls pass through */
+	uint32_t busy;		/* 1: inside a sampled call, nested hooked calls pass through;
+				 * else 0 or an operator new's mark for the malloc it calls
+				 * (sampler.c) */
 	uint32_t gen;
 };
 
 /*
  * The event functions' arguments (System V registers):
- *   lt_event_alloc(ptr rdi, size rsi, weight rdx, old rcx, fn r8, func r9)
+ *   lt_event_alloc(ptr rdi, size rsi, weight rdx, old rcx, fn r8, walk_sp r9)
  *     at the event the stack and callee-saved registers are those of the
- *     hooked function's entry: walk from ip = fn.
+ *     hooked function's entry: walk from ip = fn. walk_sp, when not 0:
+ *     the stack is that of an operator new's entry further up (the block
+ *     of a sampled new, allocated by the malloc it called): walk from there.
  *     weight: the sampled block's estimate in bytes, size / (1 - e^(-size/R)), rounded.
  *     old: realloc's old block when it was sampled and is now gone, else 0.
  *     ptr 0: only OLD went (realloc(p, 0)).

@@ -70,7 +70,7 @@ static uint32_t kind_of(const struct lt_probe *pr, const struct lt_module *m)
 	case LT_FN_MALLOC: case LT_FN_VALLOC: case LT_FN_PVALLOC:
 		return LT_SMP_MALLOC;
 	case LT_FN_NEW:
-		return LT_SMP_MALLOC;
+		return LT_SMP_NEW;
 	case LT_FN_CALLOC:
 		return LT_SMP_CALLOC;
 	case LT_FN_REALLOC:
@@ -138,8 +138,12 @@ static int collect(struct inj_target *it, struct lt_plan *plan, bool mark)
 			pr->attached |= mark;	/* the sampler goes in at the entry point: nothing is before it */
 			continue;
 		}
-		/* libstdc++'s operator new and delete call malloc and free: the detours there see them */
-		if ((pr->func == LT_FN_NEW || pr->func == LT_FN_DELETE) && is_libstdcxx(m)) {
+		/*
+		 * libstdc++'s operator delete calls free: the detour there sees it.
+		 * operator new is detoured itself (the stack is walked from its
+		 * caller; the malloc it calls passes, see LT_SMP_NEW).
+		 */
+		if (pr->func == LT_FN_DELETE && is_libstdcxx(m)) {
 			pr->attached |= mark;
 			continue;
 		}

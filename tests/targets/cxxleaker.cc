@@ -13,6 +13,9 @@
  * A std::bad_alloc from new char[1 << 60] is caught; "CAUGHT" is printed
  * before "DONE" if it was (a uretprobe on operator new would break this).
  *
+ * With --many N (at most 20,000), leak_many() also leaks N x new char[1000]
+ * and frees N x new char[1000] beside them (the sampled mode's C++ case).
+ *
  * Protocol: "READY <pid>", wait for SIGUSR1, [CAUGHT], "DONE", block
  * forever (or return with --exit).
  *
@@ -22,6 +25,7 @@
  */
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <pthread.h>
@@ -89,6 +93,22 @@ NOINLINE void freed_widget(void)
 	}
 }
 
+#define MANY_MAX	20000
+#define MANY_SIZE	1000
+char *many[MANY_MAX];	/* not static: see keep_widget */
+
+NOINLINE void leak_many(int n)
+{
+	for (int i = 0; i < n && i < MANY_MAX; i++) {
+		char *gone = new char[MANY_SIZE];
+
+		many[i] = new char[MANY_SIZE]; /* LEAK:leak_many */
+		many[i][0] = 1;
+		sink = gone;
+		delete[] gone;
+	}
+}
+
 NOINLINE void try_huge(void)
 {
 	try {
@@ -103,8 +123,11 @@ NOINLINE void try_huge(void)
 int main(int argc, char **argv)
 {
 	bool exit_after = false, no_throw = false;
+	int nmany = 0;
 
 	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--many") == 0 && i + 1 < argc)
+			nmany = atoi(argv[++i]);
 		exit_after |= strcmp(argv[i], "--exit") == 0;
 		/* under jemalloc, leaktrace needs a return probe on operator new (README, Limits) */
 		no_throw |= strcmp(argv[i], "--no-throw") == 0;
@@ -126,6 +149,7 @@ int main(int argc, char **argv)
 		make_widget();
 	if (!no_throw)
 		try_huge();
+	leak_many(nmany);
 
 	if (caught)
 		printf("CAUGHT\n");
