@@ -126,7 +126,57 @@ static bool pristine(struct inject *in, struct hooked *h)
 	return true;
 }
 
-/* With every thread stopped: control block, trampolines, detours. Functions done. */
+/*
+ * A block an allocation function's uprobe records is not in the sampler's
+ * set: a detoured free would never tell of it. So when one allocation
+ * function keeps its uprobe, the frees keep theirs too (every free then
+ * traps, and each block's free is seen).
+ */
+static void frees_follow(struct inject *in)
+{
+	const char *alloc = NULL;
+
+	for (int i = 0; i < in->nh && !alloc; i++)
+		if (in->h[i].fn->kind != LT_SMP_FREE && !in->h[i].in && in->h[i].fn->why[0])
+			alloc = in->h[i].fn->sym;
+	for (int i = 0; alloc && i < in->nh; i++) {
+		struct hooked *h = &in->h[i];
+
+		if (h->fn->kind == LT_SMP_FREE && !h->in && !h->fn->why[0])
+			snprintf(h->fn->why, sizeof(h->fn->why),
+				 "%s keeps a uprobe, so the frees do too (its blocks are not in the sampler's set)",
+				 alloc);
+	}
+}
+
+/* Write H's trampoline and jump; false (H's why says it) when it cannot. */
+static bool put_detour(struct inject *in, struct hooked *h)
+{
+	uint8_t jmp[DETOUR_PATCH], back[DETOUR_PATCH];
+
+	if (!pristine(in, h)) {
+		snprintf(h->fn->why, sizeof(h->fn->why), "its first bytes differ from its file (another tool's breakpoint?)");
+		return false;
+	}
+	if (detour__jump(&h->d, in->base + lt_smp_hook_off[h->slot], jmp)) {
+		snprintf(h->fn->why, sizeof(h->fn->why), "the sampler is out of jmp reach");
+		return false;
+	}
+	if (inj__write(&in->p, tramp_of(in, h->slot), h->d.tramp, h->d.ntramp) ||
+	    inj__write(&in->p, h->d.patch, jmp, DETOUR_PATCH) ||
+	    inj__read(&in->p, h->d.patch, back, DETOUR_PATCH) || memcmp(back, jmp, DETOUR_PATCH)) {
+		snprintf(h->fn->why, sizeof(h->fn->why), "cannot write its detour");
+		return false;
+	}
+	h->in = true;
+	h->fn->injected = true;
+	return true;
+}
+
+/*
+ * With every thread stopped: control block, trampolines, detours; the
+ * allocation functions first, then the frees (frees_follow). Functions done.
+ */
 static int place(struct inject *in, bool reused, double hz, const struct inject_opts *o)
 {
 	struct lt_smp_ctl ctl;
@@ -158,30 +208,16 @@ static int place(struct inject *in, bool reused, double hz, const struct inject_
 	}
 	if (inj__write(&in->p, ctl_addr(in), &ctl, sizeof(ctl)))
 		return -EIO;
-	for (int i = 0; i < in->nh; i++) {
-		struct hooked *h = &in->h[i];
-		uint8_t jmp[DETOUR_PATCH], back[DETOUR_PATCH];
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			frees_follow(in);
+		for (int i = 0; i < in->nh; i++) {
+			struct hooked *h = &in->h[i];
 
-		if (h->fn->why[0] || h->in)
-			continue;
-		if (!pristine(in, h)) {
-			snprintf(h->fn->why, sizeof(h->fn->why),
-				 "its first bytes differ from its file (another tool's breakpoint?)");
-			continue;
+			if ((h->fn->kind == LT_SMP_FREE) != (pass == 1) || h->fn->why[0] || h->in)
+				continue;
+			n += put_detour(in, h);
 		}
-		if (detour__jump(&h->d, in->base + lt_smp_hook_off[h->slot], jmp)) {
-			snprintf(h->fn->why, sizeof(h->fn->why), "the sampler is out of jmp reach");
-			continue;
-		}
-		if (inj__write(&in->p, tramp_of(in, h->slot), h->d.tramp, h->d.ntramp) ||
-		    inj__write(&in->p, h->d.patch, jmp, DETOUR_PATCH) ||
-		    inj__read(&in->p, h->d.patch, back, DETOUR_PATCH) || memcmp(back, jmp, DETOUR_PATCH)) {
-			snprintf(h->fn->why, sizeof(h->fn->why), "cannot write its detour");
-			continue;
-		}
-		h->in = true;
-		h->fn->injected = true;
-		n++;
 	}
 	ctl.active = 1;
 	if (inj__write(&in->p, ctl_addr(in) + offsetof(struct lt_smp_ctl, active), &ctl.active, 4))
