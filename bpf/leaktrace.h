@@ -80,6 +80,7 @@ enum lt_drop {
 	LT_DROP_FDS_UNTRACKED,		/* fd map full, or a dup'ed file's fd list full */
 	LT_DROP_FD_MISMATCH,		/* /proc/PID/fd disagrees with a tracked fd (user space) */
 	LT_DROP_MMAPS_UNTRACKED,	/* mapping map full */
+	LT_DROP_SAMPLER_SET_FULL,	/* --inject: sampled blocks the in-process set had no room for (user space) */
 	LT_DROP__MAX,
 };
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "inject_tracer.h"
 #include "log.h"
 #include "syms.h"
 #include "tracer_priv.h"
@@ -457,5 +458,6 @@ int tracer__report(struct tracer *t, struct lt_report *r, bool final)
 			for (int c = 0; c < ncpu; c++)
 				r->drops[d] += vals[c];
 	}
+	r->drops[LT_DROP_SAMPLER_SET_FULL] += inject__set_full();
 	return 0;
 }

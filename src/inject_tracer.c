@@ -34,6 +34,7 @@ struct inj_target {
 	struct inject_fn fn[LT_SMP_MAX_HOOKS];
 	int nfn;
 	struct inject *in;
+	uint64_t set_full;	/* the sampler's count, as last read */
 	uint64_t entry;		/* -c: the breakpoint at the program's entry point */
 	uint8_t entry_byte;
 	bool armed;
@@ -408,6 +409,21 @@ bool inject__trap(struct tracer *t, int pid)
 	if (do_inject(t, it, pid) < 0)
 		lt_err("--inject: pid %d runs without the sampler: its allocations are not traced\n", pid);
 	return true;
+}
+
+uint64_t inject__set_full(void)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < ntargets; i++) {
+		struct inj_target *it = targets[i];
+		uint64_t sampled, full, tfull;
+
+		if (it->in && inject__counters(it->in, &sampled, &full, &tfull))
+			it->set_full = full;
+		sum += it->set_full;
+	}
+	return sum;
 }
 
 void inject__undo_all(void)

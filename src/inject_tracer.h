@@ -4,6 +4,7 @@
 #define LT_INJECT_TRACER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "plan.h"
 
 struct tracer;
@@ -27,6 +28,12 @@ int inject__now(struct tracer *t, int pid);
 int inject__arm(struct tracer *t, int pid);
 /* -c: PID stopped with SIGTRAP: was it our breakpoint? Then the sampler goes in; resume it without the signal. */
 bool inject__trap(struct tracer *t, int pid);
+/*
+ * Sampled blocks the targets' samplers could not keep in their sets (so
+ * their frees would go unseen: not recorded), summed over every target
+ * injected; the last count read stays for a target that is gone.
+ */
+uint64_t inject__set_full(void);
 /* Undo every target's detours (each checked byte for byte). */
 void inject__undo_all(void);
 

@@ -34,6 +34,7 @@ const char *drop__name(int idx)
 		[LT_DROP_FDS_UNTRACKED] = "fds_untracked",
 		[LT_DROP_FD_MISMATCH] = "fd_mismatch",
 		[LT_DROP_MMAPS_UNTRACKED] = "mmaps_untracked",
+		[LT_DROP_SAMPLER_SET_FULL] = "sampler_set_full",
 	};
 
 	return idx >= 0 && idx < LT_DROP__MAX && names[idx] ? names[idx] : "unknown";

@@ -238,6 +238,20 @@ def test_inject_thread_leaves_malloc():
     check_inpatch(r)
 
 
+def test_inject_set_full_counted():
+    """150,000 live sampled blocks, more than the sampler's set holds: the
+    ones it could not keep are counted in drops.sampler_set_full, and with
+    the recorded ones they make exactly 150,000."""
+    n = 150000
+    r = inject_flow("cxxleaker", ("libc.so", "libstdc++"), targs=("--many", str(n)))
+    recorded = sum(s["allocs"] for s in mem_sites(r.final)
+                   if (first_exe_frame(s, "cxxleaker") or {}).get("func") == "leak_many(int)")
+    full = r.final["drops"].get("sampler_set_full")
+    check(full and full > 0, f"drops.sampler_set_full: {full}")
+    check_eq(recorded + full, n, f"leak_many() blocks recorded ({recorded}) + sampler_set_full ({full})")
+    print(f"    {recorded} recorded, {full} counted in drops.sampler_set_full")
+
+
 # ---------------------------------------------------------------- the same with -c
 
 def command_flow(name, rate=1, targs=(), preload=None):

@@ -13,7 +13,7 @@
  * A std::bad_alloc from new char[1 << 60] is caught; "CAUGHT" is printed
  * before "DONE" if it was (a uretprobe on operator new would break this).
  *
- * With --many N (at most 20,000), leak_many() also leaks N x new char[1000]
+ * With --many N (at most 200,000), leak_many() also leaks N x new char[1000]
  * and frees N x new char[1000] beside them (the sampled mode's C++ case).
  *
  * Protocol: "READY <pid>", wait for SIGUSR1, [CAUGHT], "DONE", block
@@ -93,7 +93,7 @@ NOINLINE void freed_widget(void)
 	}
 }
 
-#define MANY_MAX	20000
+#define MANY_MAX	200000
 #define MANY_SIZE	1000
 char *many[MANY_MAX];	/* not static: see keep_widget */
 
