@@ -6,6 +6,7 @@
  * reached through a breakpoint set at its exec), the two uprobes on the
  * sampler's event functions, and the undo when tracing ends.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -300,6 +301,22 @@ static bool has_sampler(int pid)
 	return has;
 }
 
+static int mem_rw(int pid, uint64_t addr, void *buf, size_t len, bool write);
+
+/* Does a function of IT (entries resolved) start with other bytes than its file's? */
+static bool any_changed(const struct inj_target *it)
+{
+	for (int k = 0; k < it->nfn; k++) {
+		const struct inject_fn *fn = &it->fn[k];
+		uint8_t live[8];
+
+		if (fn->entry && fn->len >= sizeof(live) &&
+		    mem_rw(it->pid, fn->entry, live, sizeof(live), false) == 0 && memcmp(live, fn->code, sizeof(live)))
+			return true;
+	}
+	return false;
+}
+
 int inject__clear_stale(struct tracer *t, int pid, struct lt_plan *plan)
 {
 	struct inj_target it = { .pid = pid };
@@ -313,6 +330,8 @@ int inject__clear_stale(struct tracer *t, int pid, struct lt_plan *plan)
 		return 0;
 	if ((err = resolve(plan, &it)))
 		goto out;
+	if (!any_changed(&it))
+		goto out;	/* undone already (the sampler stays mapped, inert) */
 	for (int k = 0; k < it.nfn; k++)
 		if (it.fn[k].entry && it.fn[k].lib_hi)
 			fns[n++] = it.fn[k];
@@ -327,6 +346,35 @@ out:
 	for (int k = 0; k < it.nfn; k++)
 		free((void *)it.fn[k].code);
 	return err;
+}
+
+void inject__clear_stale_all(struct tracer *t)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *d;
+
+	while (proc && (d = readdir(proc))) {
+		int pid = atoi(d->d_name);
+		struct lt_plan plan;
+		char link[64], exe[4096];
+		ssize_t len;
+
+		if (pid <= 0 || pid == getpid() || !has_sampler(pid))
+			continue;
+		snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+		len = readlink(link, exe, sizeof(exe) - 1);
+		if (len <= 0)
+			continue;
+		exe[len] = 0;
+		memset(&plan, 0, sizeof(plan));
+		if (plan__predict(exe, pid, t->o->allocator, t->o->track, &plan) == 0 &&
+		    inject__clear_stale(t, pid, &plan))
+			lt_warn("pid %d: the detours of an earlier leaktrace --inject could not be undone; the uprobes on its allocator may crash it\n",
+				pid);
+		plan__free(&plan);
+	}
+	if (proc)
+		closedir(proc);
 }
 
 int inject__now(struct tracer *t, int pid)

@@ -22,6 +22,8 @@ int inject__defer(struct tracer *t, int pid, struct lt_plan *plan, int plan_idx)
  * functions (a uprobe on a detoured entry would break it). 0 or -errno.
  */
 int inject__clear_stale(struct tracer *t, int pid, struct lt_plan *plan);
+/* -a: inject__clear_stale for every process that maps a sampler, before the system-wide uprobes go in. */
+void inject__clear_stale_all(struct tracer *t);
 /* -p: put the sampler into PID now. The uprobes it added (0: nothing to do), or -1 with one line printed. */
 int inject__now(struct tracer *t, int pid);
 /* -c: PID is stopped at its exec: a breakpoint at its entry point. 0 or -errno (printed). */

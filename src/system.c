@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "inject_tracer.h"
 #include "kfeatures.h"
 #include "log.h"
 #include "tracer_priv.h"
@@ -77,6 +78,8 @@ int tracer__attach_system(struct tracer *t, bool first)
 	}
 	if (!added)
 		return 0;
+	if (first)
+		inject__clear_stale_all(t);	/* a uprobe on a detoured entry would break the process */
 	n = attach__plan(t->att, -1, &t->sysplan, true);
 	if (n < 0)
 		return n;

@@ -402,7 +402,7 @@ def test_inject_100_cycles():
 def test_inject_sigkill():
     """leaktrace SIGKILLed: the target goes on; the sampler goes inert once the
     heartbeat stops (a mapping and inert detours are left); a later leaktrace
-    takes the detours over and undoes them."""
+    takes the detours over and undoes them (with --inject, without it, and -a)."""
     with Target("churn", ["2"]) as t:
         with Tracer(["-p", t.pid, "--inject", "--sample", 65536, "--track", "mem", 60]) as lt:
             lt.wait_ready()
@@ -435,6 +435,19 @@ def test_inject_sigkill():
         r2 = _rounds(t)
         check(t.alive() and r2 > r1, f"churn after uprobes on formerly detoured functions: {r1} -> {r2}")
         check_eq(text_diffs(t.pid, "libc.so"), [], "libc text after leaktrace without --inject")
+        # killed once more; then -a: the stale detours go before the system-wide uprobes
+        with Tracer(["-p", t.pid, "--inject", "--track", "mem", 60]) as lt5:
+            lt5.wait_ready()
+            lt5.kill()
+        check(text_diffs(t.pid, "libc.so") != [], "the inert detours should be there once more")
+        with Tracer(["-a", "--track", "mem", "--sample", 524288, "--once", 2]) as lt6:
+            lt6.wait(timeout=60 * SCALE)
+            err = lt6.err.text()
+        check(f"pid {t.pid} had the sampler of an earlier leaktrace --inject: its detours are undone" in err,
+              f"-a should undo the stale detours first:\n{err[-1500:]}")
+        r3 = _rounds(t)
+        check(t.alive() and r3 > r2, f"churn after -a: {r2} -> {r3}")
+        check_eq(text_diffs(t.pid, "libc.so"), [], "libc text after -a")
 
 
 def test_inject_ptrace_refused():
