@@ -299,8 +299,9 @@ int lt_decide(struct lt_call *c)
 	c->walk_sp = 0;
 	if (t->busy) {
 		/* an operator new of this thread went on to its original: is this its allocation? */
-		uint32_t mark = t->busy, new_sp = (mark & ~MARK_BITS) | 8;
-		int nested = (uint32_t)(new_sp - (uint32_t)sp) < LT_SMP_NEST_WINDOW &&
+		uint32_t mark = t->busy, new_sp = (mark & ~MARK_BITS) | 8, depth = new_sp - (uint32_t)sp;
+		/* called from inside the new: deeper than its entry (by a return address at least) */
+		int nested = depth >= 8 && depth < LT_SMP_NEST_WINDOW &&
 			     (kind == LT_SMP_MALLOC || kind == LT_SMP_NEW || kind == LT_SMP_ALIGNED ||
 			      kind == LT_SMP_POSIX_MEMALIGN);
 

@@ -11,7 +11,7 @@
 set -eu
 
 PKGS="clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libcapstone-dev \
-pkg-config make gcc g++ libc6-dev python3 util-linux libjemalloc2 binutils \
+pkg-config make gcc g++ libc6-dev python3 util-linux libjemalloc2 libtcmalloc-minimal4 binutils \
 libzstd-dev liblzma-dev libbz2-dev busybox-static qemu-system-x86 golang-go \
 libmicrohttpd-dev prometheus gdb redis-server redis-tools"
 

@@ -56,13 +56,16 @@ static bool is_glibc_mod(const struct lt_module *m)
 {
 	const char *b = util__basename(m->path);
 
+	/* tcmalloc defines __libc_malloc too, not __libc_start_main (and its realloc(NULL) calls no malloc) */
 	return strncmp(b, "libc.so", 7) == 0 || strncmp(b, "libc-", 5) == 0 ||
-	       (m->ef && elf_file__defines(m->ef, "__libc_malloc"));
+	       (m->ef && elf_file__defines(m->ef, "__libc_malloc") && elf_file__defines(m->ef, "__libc_start_main"));
 }
 
+/* libstdc++ (a library, or linked into a static binary): its operator new calls malloc. */
 static bool is_libstdcxx(const struct lt_module *m)
 {
-	return strncmp(util__basename(m->path), "libstdc++", 9) == 0;
+	return strncmp(util__basename(m->path), "libstdc++", 9) == 0 ||
+	       (m->ef && elf_file__defines(m->ef, "__cxa_begin_catch"));
 }
 
 /* The sampler's kind of a tracked function; LT_SMP_NONE: not detoured. */
@@ -72,7 +75,8 @@ static uint32_t kind_of(const struct lt_probe *pr, const struct lt_module *m)
 	case LT_FN_MALLOC: case LT_FN_VALLOC: case LT_FN_PVALLOC:
 		return LT_SMP_MALLOC;
 	case LT_FN_NEW:
-		return LT_SMP_NEW;
+		/* jemalloc's and tcmalloc's new call no hooked function: a plain allocation */
+		return is_libstdcxx(m) ? LT_SMP_NEW : LT_SMP_MALLOC;
 	case LT_FN_CALLOC:
 		return LT_SMP_CALLOC;
 	case LT_FN_REALLOC:

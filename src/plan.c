@@ -183,10 +183,12 @@ static bool module_defines(const struct lt_module *m, const char *name)
 	return elf_file__exports(m->ef, name);
 }
 
+/* glibc's malloc: libc.so or a static binary. tcmalloc defines __libc_malloc too, not __libc_start_main. */
 static bool is_glibc(const struct lt_module *m)
 {
-	return module_defines(m, "__libc_malloc") ||
-	       (elf_file__is_static(m->ef) && elf_file__defines(m->ef, "__libc_malloc"));
+	return (module_defines(m, "__libc_malloc") && module_defines(m, "__libc_start_main")) ||
+	       (elf_file__is_static(m->ef) && elf_file__defines(m->ef, "__libc_malloc") &&
+		elf_file__defines(m->ef, "__libc_start_main"));
 }
 
 /* libstdc++'s operator new calls malloc, so an entry probe on new suffices. */

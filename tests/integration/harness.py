@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 TARGETS = REPO / "tests" / "targets"
 LEAKTRACE = os.environ.get("LEAKTRACE", str(REPO / "leaktrace"))
 JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
 SCALE = float(os.environ.get("LEAKTRACE_TIMEOUT_SCALE", "1") or 1)
 
 READY_TIMEOUT = 30 * SCALE      # leaktrace attach: "leaktrace: ready"
@@ -159,6 +160,12 @@ def target_path(name):
     if not (p.is_file() and os.access(p, os.X_OK)):
         raise Fail(f"target {p} is not built (make builds tests/targets/)")
     return p
+
+
+def need_tcmalloc():
+    if not os.path.exists(TCMALLOC):
+        raise Skip(f"{TCMALLOC} not installed (apt-get install libtcmalloc-minimal4)")
+    return TCMALLOC
 
 
 def need_jemalloc():

@@ -4,9 +4,11 @@
 - leaker_nopvalloc (leaker.c with -DNO_PVALLOC) under LD_PRELOAD=libjemalloc.so.2:
   malloc & co. come from jemalloc, reallocarray from libc (it calls realloc);
 - cxxleaker under jemalloc, whose operator new never calls malloc;
+- leaker_nopvalloc and cxxleaker under LD_PRELOAD=libtcmalloc_minimal.so.4
+  (gperftools), which also defines __libc_malloc and the like;
 - leaker_static (leaker.c linked -static): the allocator is in the executable.
 """
-from harness import (Fail, check, check_leaker, describe_sites, leaker_run, need_jemalloc)
+from harness import (Fail, check, check_leaker, describe_sites, leaker_run, need_jemalloc, need_tcmalloc)
 from test_cxx import check_cxx, cxx_run
 
 
@@ -33,6 +35,23 @@ def test_jemalloc_cxx():
     check_cxx(r, expect_caught=False)
     check(any("return probe on operator new" in l for l in r.tracer.stderr_lines()),
           "leaktrace did not warn about the return probe on jemalloc's operator new:\n" + r.tracer.diag())
+
+
+def test_tcmalloc_leaker():
+    tc = need_tcmalloc()
+    r = leaker_run("leaker_nopvalloc", preload=tc)
+    if not _uses(r, "libtcmalloc"):
+        raise Fail("libtcmalloc is not mapped in the target: LD_PRELOAD did not take effect")
+    check_leaker(r)
+
+
+def test_tcmalloc_cxx():
+    """tcmalloc's operator new, like jemalloc's, calls no tracked function."""
+    tc = need_tcmalloc()
+    r = cxx_run(preload=tc, targs=("--no-throw",))
+    if not _uses(r, "libtcmalloc"):
+        raise Fail("libtcmalloc is not mapped in the target: LD_PRELOAD did not take effect")
+    check_cxx(r, expect_caught=False)
 
 
 def test_static_leaker():

@@ -3,8 +3,9 @@
 into commands at their entry point (-c).
 
 - At --sample 1 every allocation is sampled: the numbers are those of the
-  uprobe mode, exactly (leaker under glibc and jemalloc, static, C++ through
-  libstdc++'s operator new), with -p and with -c alike.
+  uprobe mode, exactly (leaker under glibc, jemalloc and tcmalloc, static,
+  C++ through libstdc++'s, jemalloc's and tcmalloc's operator new), with -p
+  and with -c alike.
 - C++ at a sampling rate: an operator new and the malloc it calls count once.
 - Every byte leaktrace patched is the file's again after it detaches: the
   whole text mapping of the allocator is compared with its file.
@@ -31,7 +32,8 @@ import time
 
 from harness import (JEMALLOC, LEAKER_EXPECT, LEAKTRACE, REPO, SCALE, SETTLE, Fail, Skip, Target, Tracer,
                      check, check_eq, check_leaker, check_site, describe_sites, first_exe_frame,
-                     leaker_expect, maps_of, mem_sites, need_jemalloc, source_of, target_path)
+                     leaker_expect, maps_of, mem_sites, need_jemalloc, need_tcmalloc, source_of,
+                     target_path)
 
 SAMPLER_DIR = "/run/leaktrace/"
 LT_SMP_TEXT = 0x2000
@@ -137,6 +139,26 @@ def test_inject_leaker_jemalloc_exact():
     r = inject_flow("leaker_nopvalloc", "libjemalloc", preload=need_jemalloc())
     check_in_process(r.final, 1)
     check_leaker(r)
+
+
+def test_inject_leaker_tcmalloc_exact():
+    """tcmalloc (gperftools, LD_PRELOAD): exact; its realloc(NULL, n) allocates
+    itself (it defines __libc_malloc, but it is not glibc)."""
+    r = inject_flow("leaker_nopvalloc", "libtcmalloc", preload=need_tcmalloc())
+    check_in_process(r.final, 1)
+    check_leaker(r)
+
+
+def test_inject_cxx_other_allocators():
+    """jemalloc's and tcmalloc's operator new call no hooked function: each is
+    an allocation of its own (no mark), exact (no std::bad_alloc: a throw
+    through a sampled call's frame in the sampler cannot be caught, as through
+    the uprobe mode's return probe on them)."""
+    from test_cxx import check_cxx
+    for lib, needle in ((need_jemalloc(), "libjemalloc"), (need_tcmalloc(), "libtcmalloc")):
+        r = inject_flow("cxxleaker", needle, preload=lib, targs=("--no-throw",))
+        check_in_process(r.final, 1)
+        check_cxx(r, expect_caught=False)
 
 
 def test_inject_static_exact():
@@ -299,6 +321,13 @@ def test_inject_command_leaker_glibc():
 def test_inject_command_leaker_jemalloc():
     """-c under jemalloc (LD_PRELOAD in the command's environment): exact."""
     r = command_flow("leaker_nopvalloc", preload=need_jemalloc())
+    check_in_process(r.final, 1)
+    check_leaker(r)
+
+
+def test_inject_command_leaker_tcmalloc():
+    """-c under tcmalloc: exact."""
+    r = command_flow("leaker_nopvalloc", preload=need_tcmalloc())
     check_in_process(r.final, 1)
     check_leaker(r)
 
