@@ -16,42 +16,34 @@ def _uses(run, needle):
     return any(needle in m[4] for m in run.maps)
 
 
+def _preloaded(run, lib):
+    if not _uses(run, lib):
+        raise Fail(f"{lib} is not mapped in the target: LD_PRELOAD did not take effect")
+    return run
+
+
 def test_jemalloc_leaker():
-    je = need_jemalloc()
-    r = leaker_run("leaker_nopvalloc", preload=je)
-    if not _uses(r, "libjemalloc"):
-        raise Fail("libjemalloc is not mapped in the target: LD_PRELOAD did not take effect")
-    check_leaker(r)
+    check_leaker(_preloaded(leaker_run("leaker_nopvalloc", preload=need_jemalloc()), "libjemalloc"))
 
 
 def test_jemalloc_cxx():
     """jemalloc's operator new calls no tracked function, so leaktrace puts a
     return probe on it; a std::bad_alloc thrown through that probe cannot be
     caught (README, Limits), so this run does not throw one."""
-    je = need_jemalloc()
-    r = cxx_run(preload=je, targs=("--no-throw",))
-    if not _uses(r, "libjemalloc"):
-        raise Fail("libjemalloc is not mapped in the target: LD_PRELOAD did not take effect")
+    r = _preloaded(cxx_run(preload=need_jemalloc(), targs=("--no-throw",)), "libjemalloc")
     check_cxx(r, expect_caught=False)
     check(any("return probe on operator new" in l for l in r.tracer.stderr_lines()),
           "leaktrace did not warn about the return probe on jemalloc's operator new:\n" + r.tracer.diag())
 
 
 def test_tcmalloc_leaker():
-    tc = need_tcmalloc()
-    r = leaker_run("leaker_nopvalloc", preload=tc)
-    if not _uses(r, "libtcmalloc"):
-        raise Fail("libtcmalloc is not mapped in the target: LD_PRELOAD did not take effect")
-    check_leaker(r)
+    check_leaker(_preloaded(leaker_run("leaker_nopvalloc", preload=need_tcmalloc()), "libtcmalloc"))
 
 
 def test_tcmalloc_cxx():
     """tcmalloc's operator new, like jemalloc's, calls no tracked function."""
-    tc = need_tcmalloc()
-    r = cxx_run(preload=tc, targs=("--no-throw",))
-    if not _uses(r, "libtcmalloc"):
-        raise Fail("libtcmalloc is not mapped in the target: LD_PRELOAD did not take effect")
-    check_cxx(r, expect_caught=False)
+    check_cxx(_preloaded(cxx_run(preload=need_tcmalloc(), targs=("--no-throw",)), "libtcmalloc"),
+              expect_caught=False)
 
 
 def test_static_leaker():
