@@ -315,7 +315,7 @@ int lt_decide(struct lt_call *c)
 		} else {
 			/* the sampled new's block: recorded here, walked from the new's entry */
 			t->busy = 0;
-			c->walk_sp = sp + (uint32_t)(new_sp - (uint32_t)sp);
+			c->walk_sp = sp + depth;
 			c->flags = F_NEW;
 			if (!alive())
 				return 0;
@@ -351,7 +351,7 @@ int lt_decide(struct lt_call *c)
 		return 0;
 	c->size = size;
 	c->t = t;
-	t->busy = 1;
+	t->busy = BUSY_SAMPLED;
 	return 1;
 }
 
