@@ -305,7 +305,20 @@ static bool has_sampler(int pid)
 	return has;
 }
 
-static int mem_rw(int pid, uint64_t addr, void *buf, size_t len, bool write);
+static int mem_rw(int pid, uint64_t addr, void *buf, size_t len, bool write)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write ? pwrite(fd, buf, len, (off_t)addr) : pread(fd, buf, len, (off_t)addr);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -EIO;
+}
 
 /* Does a function of IT (entries resolved) start with other bytes than its file's? */
 static bool any_changed(const struct inj_target *it)
@@ -347,6 +360,9 @@ int inject__clear_stale(struct tracer *t, int pid, struct lt_plan *plan)
 		lt_info(0, "pid %d had the sampler of an earlier leaktrace --inject: its detours are undone before the uprobes go in\n",
 			pid);
 out:
+	if (err)
+		lt_warn("pid %d: the detours of an earlier leaktrace --inject could not be undone; uprobes on them may crash it\n",
+			pid);
 	for (int k = 0; k < it.nfn; k++)
 		free((void *)it.fn[k].code);
 	return err;
@@ -360,21 +376,12 @@ void inject__clear_stale_all(struct tracer *t)
 	while (proc && (d = readdir(proc))) {
 		int pid = atoi(d->d_name);
 		struct lt_plan plan;
-		char link[64], exe[4096];
-		ssize_t len;
 
 		if (pid <= 0 || pid == getpid() || !has_sampler(pid))
 			continue;
-		snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-		len = readlink(link, exe, sizeof(exe) - 1);
-		if (len <= 0)
-			continue;
-		exe[len] = 0;
-		memset(&plan, 0, sizeof(plan));
-		if (plan__predict(exe, pid, t->o->allocator, t->o->track, &plan) == 0 &&
-		    inject__clear_stale(t, pid, &plan))
-			lt_warn("pid %d: the detours of an earlier leaktrace --inject could not be undone; the uprobes on its allocator may crash it\n",
-				pid);
+		/* the process's own maps: a preloaded allocator is in them */
+		if (plan__live(pid, t->o->allocator, t->o->track, &plan) == 0)
+			inject__clear_stale(t, pid, &plan);
 		plan__free(&plan);
 	}
 	if (proc)
@@ -407,21 +414,6 @@ static uint64_t at_entry(int pid)
 			entry = av.a_un.a_val;
 	close(fd);
 	return entry;
-}
-
-static int mem_rw(int pid, uint64_t addr, void *buf, size_t len, bool write)
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write ? pwrite(fd, buf, len, (off_t)addr) : pread(fd, buf, len, (off_t)addr);
-	close(fd);
-	return n == (ssize_t)len ? 0 : -EIO;
 }
 
 int inject__arm(struct tracer *t, int pid)

@@ -19,7 +19,8 @@ int inject__defer(struct tracer *t, int pid, struct lt_plan *plan, int plan_idx)
 /*
  * Without --inject: PID maps the sampler of an earlier --inject (whose
  * leaktrace was killed)? Undo its detours before uprobes go on the same
- * functions (a uprobe on a detoured entry would break it). 0 or -errno.
+ * functions (a uprobe on a detoured entry would break it). 0 or -errno
+ * (said in one line when the detours could not be undone).
  */
 int inject__clear_stale(struct tracer *t, int pid, struct lt_plan *plan);
 /* -a: inject__clear_stale for every process that maps a sampler, before the system-wide uprobes go in. */

@@ -190,9 +190,8 @@ int tracer__attach(struct tracer *t, int pid, struct lt_plan *plan)
 	if (!t->o->all && (err = add_tgid(t, pid)))
 		return err;
 	mark_known(tg, plan);
-	if (!t->o->inject && !t->o->command && inject__clear_stale(t, pid, plan))
-		lt_warn("pid %d: the detours of an earlier leaktrace --inject could not be undone; uprobes on them may crash it\n",
-			pid);
+	if (!t->o->inject && !t->o->command)
+		inject__clear_stale(t, pid, plan);
 	if ((err = inject__defer(t, pid, plan, tg->nplans)) < 0)
 		return err;
 	n = attach__plan(t->att, pid, plan, false);
