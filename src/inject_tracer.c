@@ -24,7 +24,6 @@
 #include "sampler_abi.h"
 #include "sampler_blob.h"
 #include "tracer_priv.h"
-#include "util.h"
 
 #define CODE_MAX 4096	/* bytes of a function read for its detour (its branches are scanned) */
 
@@ -52,22 +51,6 @@ static struct inj_target *find(int pid)
 	return NULL;
 }
 
-static bool is_glibc_mod(const struct lt_module *m)
-{
-	const char *b = util__basename(m->path);
-
-	/* tcmalloc defines __libc_malloc too, not __libc_start_main (and its realloc(NULL) calls no malloc) */
-	return strncmp(b, "libc.so", 7) == 0 || strncmp(b, "libc-", 5) == 0 ||
-	       (m->ef && elf_file__defines(m->ef, "__libc_malloc") && elf_file__defines(m->ef, "__libc_start_main"));
-}
-
-/* libstdc++ (a library, or linked into a static binary): its operator new calls malloc. */
-static bool is_libstdcxx(const struct lt_module *m)
-{
-	return strncmp(util__basename(m->path), "libstdc++", 9) == 0 ||
-	       (m->ef && elf_file__defines(m->ef, "__cxa_begin_catch"));
-}
-
 /* The sampler's kind of a tracked function; LT_SMP_NONE: not detoured. */
 static uint32_t kind_of(const struct lt_probe *pr, const struct lt_module *m)
 {
@@ -76,11 +59,12 @@ static uint32_t kind_of(const struct lt_probe *pr, const struct lt_module *m)
 		return LT_SMP_MALLOC;
 	case LT_FN_NEW:
 		/* jemalloc's and tcmalloc's new call no hooked function: a plain allocation */
-		return is_libstdcxx(m) ? LT_SMP_NEW : LT_SMP_MALLOC;
+		return plan__is_libstdcxx(m) ? LT_SMP_NEW : LT_SMP_MALLOC;
 	case LT_FN_CALLOC:
 		return LT_SMP_CALLOC;
 	case LT_FN_REALLOC:
-		return is_glibc_mod(m) ? LT_SMP_REALLOC_VIA_MALLOC : LT_SMP_REALLOC;
+		/* tcmalloc's realloc(NULL, n) allocates itself, glibc's jumps to malloc */
+		return plan__is_glibc(m) ? LT_SMP_REALLOC_VIA_MALLOC : LT_SMP_REALLOC;
 	case LT_FN_POSIX_MEMALIGN:
 		return LT_SMP_POSIX_MEMALIGN;
 	case LT_FN_ALIGNED_ALLOC:
@@ -149,7 +133,7 @@ static int collect(struct inj_target *it, struct lt_plan *plan, bool mark)
 		 * operator new is detoured itself (the stack is walked from its
 		 * caller; the malloc it calls passes, see LT_SMP_NEW).
 		 */
-		if (pr->func == LT_FN_DELETE && is_libstdcxx(m)) {
+		if (pr->func == LT_FN_DELETE && plan__is_libstdcxx(m)) {
 			pr->attached |= mark;
 			continue;
 		}

@@ -183,16 +183,14 @@ static bool module_defines(const struct lt_module *m, const char *name)
 	return elf_file__exports(m->ef, name);
 }
 
-/* glibc's malloc: libc.so or a static binary. tcmalloc defines __libc_malloc too, not __libc_start_main. */
-static bool is_glibc(const struct lt_module *m)
+bool plan__is_glibc(const struct lt_module *m)
 {
 	return (module_defines(m, "__libc_malloc") && module_defines(m, "__libc_start_main")) ||
 	       (elf_file__is_static(m->ef) && elf_file__defines(m->ef, "__libc_malloc") &&
 		elf_file__defines(m->ef, "__libc_start_main"));
 }
 
-/* libstdc++'s operator new calls malloc, so an entry probe on new suffices. */
-static bool is_libstdcxx(const struct lt_module *m)
+bool plan__is_libstdcxx(const struct lt_module *m)
 {
 	const char *so = elf_file__soname(m->ef);
 
@@ -252,7 +250,7 @@ static int add_probe_at(struct lt_plan *p, const struct tracked *t, enum lt_trac
 			  t->name, m->path, (unsigned long)target);
 		return 0;
 	}
-	if ((t->flags & LT_PF_SKIP_GLIBC) && is_glibc(m)) {
+	if ((t->flags & LT_PF_SKIP_GLIBC) && plan__is_glibc(m)) {
 		lt_info(1, "probe %s in %s: skipped, glibc's %s calls realloc, whose probe catches it\n",
 			  t->name, m->path, t->name);
 		return 0;
@@ -272,7 +270,7 @@ static int add_probe_at(struct lt_plan *p, const struct tracked *t, enum lt_trac
 	pr->file_off = sym.file_off;
 	pr->ret = t->flags & LT_PF_RET;
 	if (t->flags & LT_PF_NEW)
-		pr->ret = !is_libstdcxx(m);
+		pr->ret = !plan__is_libstdcxx(m);	/* its operator new calls malloc: an entry probe suffices */
 	probe_choose(code, len, &pr->choice);
 	if (pr->ret) {
 		/*

@@ -71,6 +71,10 @@ struct lt_plan {
  * trackers' probes are planned all the same), or another -errno.
  */
 int plan__live(int pid, const char *allocator, unsigned track, struct lt_plan *p);
+/* Is M glibc's malloc (libc.so, or a static binary's)? tcmalloc defines __libc_malloc too, not __libc_start_main. */
+bool plan__is_glibc(const struct lt_module *m);
+/* Is M libstdc++ (the library, or linked into a static binary), whose operator new calls malloc? */
+bool plan__is_libstdcxx(const struct lt_module *m);
 /*
  * The fd and mmap syscalls' tracepoints walk whole stacks from the
  * registers the syscall saved, with the unwind tables: their wrappers'
