@@ -37,8 +37,8 @@
 
 /* Offsets the entry stubs' fast path reads (checked in sampler.c). */
 #define LT_SMP_CTL_KIND		304	/* kind[] */
-#define LT_SMP_CTL_GENERATION	584
-#define LT_SMP_CTL_LIVE		592
+#define LT_SMP_CTL_GENERATION	456
+#define LT_SMP_CTL_LIVE		464
 #define LT_SMP_KIND_MALLOC	1
 #define LT_SMP_KIND_FREE	7
 
@@ -67,7 +67,6 @@ struct lt_smp_ctl {
 	uint64_t seed;
 	uint64_t fn[LT_SMP_MAX_HOOKS];	/* the hooked function's entry (reported with each event) */
 	uint32_t kind[LT_SMP_MAX_HOOKS];	/* enum lt_smp_kind */
-	uint32_t func[LT_SMP_MAX_HOOKS];	/* enum lt_func, passed to the event */
 	/* counters (the sampler's, read by leaktrace) */
 	uint64_t sampled;	/* events fired */
 	uint64_t set_full;	/* sampled blocks the set had no room for (not reported) */

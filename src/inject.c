@@ -204,7 +204,6 @@ static int place(struct inject *in, bool reused, double hz, const struct inject_
 
 		ctl.fn[h->slot] = h->fn->entry;
 		ctl.kind[h->slot] = h->fn->kind;
-		ctl.func[h->slot] = h->fn->func;
 	}
 	if (inj__write(&in->p, ctl_addr(in), &ctl, sizeof(ctl)))
 		return -EIO;

@@ -104,7 +104,6 @@ struct inject_fn {
 	const uint8_t *code;	/* the function's bytes from its file */
 	size_t len;
 	uint32_t kind;		/* enum lt_smp_kind */
-	uint32_t func;		/* enum lt_func */
 	uint64_t lib_lo, lib_hi;	/* the library's mapped range */
 	bool injected;		/* out: detoured (else: use a uprobe) */
 	char why[160];		/* out: why not */

@@ -145,7 +145,6 @@ static int collect(struct inj_target *it, struct lt_plan *plan, bool mark)
 			continue;
 		fn->sym = pr->sym;
 		fn->kind = kind;
-		fn->func = pr->func;
 		it->probe[it->nfn++] = i;
 		pr->attached |= mark;	/* deferred: the detour, or a uprobe once the inject says so */
 		n++;
